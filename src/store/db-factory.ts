@@ -1,0 +1,2 @@
+export { createPgDb } from './pg-db.js';
+export { createPgliteDb } from './pglite-db.js';

@@ -1,0 +1,84 @@
+import type { FilterValue } from '../app/directory/directory-query.js';
+import type { ResourceMapping, SqlParams } from './filter-sql.js';
+
+export const ENTERPRISE_URN = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
+const USER_ATTRIBUTES = [
+  'name', 'name.formatted', 'name.familyName', 'name.givenName', 'name.middleName', 'name.honorificPrefix',
+  'name.honorificSuffix', 'nickName', 'profileUrl', 'title', 'userType', 'preferredLanguage', 'locale', 'timezone',
+  'emails', 'emails.value', 'emails.type', 'emails.primary', 'emails.display', 'phoneNumbers', 'phoneNumbers.value',
+  'phoneNumbers.type', 'ims', 'photos', 'addresses', 'addresses.type', 'addresses.streetAddress', 'addresses.locality',
+  'addresses.region', 'addresses.postalCode', 'addresses.country', 'addresses.formatted', 'roles', 'entitlements',
+  'x509Certificates', 'value', 'type', 'primary', 'display',
+];
+const ENTERPRISE_ATTRIBUTES = ['employeeNumber', 'costCenter', 'organization', 'division', 'department', 'manager', 'manager.value', 'manager.displayName'];
+
+function canonicalMap(): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const attribute of USER_ATTRIBUTES) {
+    map.set(attribute.toLowerCase(), attribute);
+    map.set(attribute.split('.').at(-1)!.toLowerCase(), attribute.split('.').at(-1)!);
+  }
+  map.set(ENTERPRISE_URN.toLowerCase(), ENTERPRISE_URN);
+  for (const attribute of ENTERPRISE_ATTRIBUTES) {
+    map.set(`${ENTERPRISE_URN}:${attribute}`.toLowerCase(), `${ENTERPRISE_URN}:${attribute}`);
+    map.set(attribute.split('.').at(-1)!.toLowerCase(), attribute.split('.').at(-1)!);
+  }
+  return map;
+}
+
+const CANONICAL = canonicalMap();
+
+function membershipExists(params: SqlParams, memberSql: string, groupSql: string, value: FilterValue, op: string, which: 'member' | 'group'): string {
+  if (op === 'pr') return `exists (select 1 from memberships m where m.${which === 'member' ? 'group_id' : 'member_id'} = ${which === 'member' ? groupSql : memberSql})`;
+  if (op !== 'eq') return 'false';
+  if (typeof value !== 'string' || !/^[0-9a-f-]{36}$/i.test(value)) return 'false';
+  const param = params.add(value);
+  return which === 'member'
+    ? `exists (select 1 from memberships m where m.group_id = ${groupSql} and m.member_id = ${param}::uuid)`
+    : `exists (select 1 from memberships m where m.member_id = ${memberSql} and m.group_id = ${param}::uuid)`;
+}
+
+export const USER_MAPPING: ResourceMapping = {
+  alias: 'p',
+  columns: {
+    id: { sql: 'p.id', type: 'uuid' },
+    username: { sql: 'p.user_name', type: 'citext' },
+    externalid: { sql: 'p.external_id', type: 'text' },
+    displayname: { sql: 'p.display_name', type: 'citext' },
+    active: { sql: 'p.active', type: 'boolean' },
+    'meta.created': { sql: 'p.created_at', type: 'timestamp' },
+    'meta.lastmodified': { sql: 'p.updated_at', type: 'timestamp' },
+  },
+  relations: {
+    'groups.value': (params, alias, value, op) => membershipExists(params, `${alias}.id`, '', value, op, 'group'),
+  },
+  canonical: CANONICAL,
+  caseExact: new Set(['x509certificates.value', 'externalid']),
+};
+
+export const GROUP_MAPPING: ResourceMapping = {
+  alias: 'g',
+  columns: {
+    id: { sql: 'g.id', type: 'uuid' },
+    displayname: { sql: 'g.display_name', type: 'citext' },
+    externalid: { sql: 'g.external_id', type: 'text' },
+    'meta.created': { sql: 'g.created_at', type: 'timestamp' },
+    'meta.lastmodified': { sql: 'g.updated_at', type: 'timestamp' },
+  },
+  relations: {
+    'members.value': (params, alias, value, op) => membershipExists(params, '', `${alias}.id`, value, op, 'member'),
+  },
+  canonical: CANONICAL,
+  caseExact: new Set(['externalid']),
+};
+
+/** Columns usable in sortBy; anything else sorts by creation order. */
+export const USER_SORT: Readonly<Record<string, string>> = {
+  id: 'p.id', username: 'lower(p.user_name)', externalid: 'p.external_id', displayname: 'lower(p.display_name)',
+  'meta.created': 'p.created_at', 'meta.lastmodified': 'p.updated_at', active: 'p.active',
+};
+export const GROUP_SORT: Readonly<Record<string, string>> = {
+  id: 'g.id', displayname: 'lower(g.display_name)', externalid: 'g.external_id',
+  'meta.created': 'g.created_at', 'meta.lastmodified': 'g.updated_at',
+};

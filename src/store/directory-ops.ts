@@ -1,0 +1,289 @@
+import { AppError } from '../domain/errors.js';
+import type { SponsorSnapshot } from '../domain/types.js';
+import type { DirectoryQuery, Page } from '../app/directory/directory-query.js';
+import type { SponsorRef } from '../app/agents/register-agent.js';
+import type { GroupMember, GroupRecord, GroupWrite, PersonRecord, PersonWrite } from '../app/records.js';
+import type { Queryable } from './db.js';
+import { filterToSql, SqlParams } from './filter-sql.js';
+import { GROUP_MAPPING, GROUP_SORT, USER_MAPPING, USER_SORT } from './directory-mappings.js';
+import { isUniqueViolation, toGroup, toPerson, type GroupRow, type PersonRow } from './rows.js';
+
+const PERSON_COLUMNS = 'id, source_id, external_id, user_name, display_name, active, attributes, resource, version, created_at, updated_at';
+const GROUP_COLUMNS = 'id, source_id, external_id, display_name, resource, version, created_at, updated_at';
+
+/** Person ids reachable from the given member ids through nested groups; UNION makes cycles terminate. */
+const PERSONS_UNDER_SQL = `
+  with recursive reach(id, kind) as (
+    select p.id, 'User' from persons p where p.id = any($1::uuid[]) and p.deleted_at is null
+    union
+    select g.id, 'Group' from groups g where g.id = any($1::uuid[]) and g.deleted_at is null
+    union
+    select m.member_id, m.member_type from memberships m join reach r on r.kind = 'Group' and m.group_id = r.id
+  )
+  select distinct id from reach where kind = 'User'`;
+
+/** Every group a person is in, directly or through nesting. */
+const GROUPS_OF_SQL = `
+  with recursive up(id) as (
+    select m.group_id from memberships m where m.member_id = $1
+    union
+    select m.group_id from memberships m join up on m.member_id = up.id
+  )
+  select g.id, g.display_name from up join groups g on g.id = up.id and g.deleted_at is null`;
+
+function uniqueness(error: unknown, detail: string): unknown {
+  return isUniqueViolation(error) ? new AppError('uniqueness', detail, { detail, cause: error }) : error;
+}
+
+/** Mirror writes and reads for people and groups, on a transaction or the pool. */
+export function directoryOps(q: Queryable) {
+  return {
+    async lockPerson(sourceId: string, id: string): Promise<PersonRecord | null> {
+      const result = await q.query<PersonRow>(
+        `select ${PERSON_COLUMNS} from persons where id = $1 and source_id = $2 and deleted_at is null for update`,
+        [id, sourceId],
+      );
+      return result.rows[0] === undefined ? null : toPerson(result.rows[0]);
+    },
+
+    async insertPerson(sourceId: string, id: string, write: PersonWrite, now: Date): Promise<PersonRecord> {
+      try {
+        const result = await q.query<PersonRow>(
+          `insert into persons (id, source_id, external_id, user_name, display_name, active, attributes, resource, version, created_at, updated_at)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9) returning ${PERSON_COLUMNS}`,
+          [id, sourceId, write.externalId, write.userName, write.displayName, write.active, write.attributes, write.resource, now],
+        );
+        return toPerson(result.rows[0] as PersonRow);
+      } catch (error) {
+        throw uniqueness(error, `userName "${write.userName}" is already in use`);
+      }
+    },
+
+    async updatePerson(id: string, write: PersonWrite, now: Date): Promise<PersonRecord> {
+      try {
+        const result = await q.query<PersonRow>(
+          `update persons set external_id = $2, user_name = $3, display_name = $4, active = $5, attributes = $6, resource = $7,
+             version = version + 1, updated_at = $8 where id = $1 returning ${PERSON_COLUMNS}`,
+          [id, write.externalId, write.userName, write.displayName, write.active, write.attributes, write.resource, now],
+        );
+        return toPerson(result.rows[0] as PersonRow);
+      } catch (error) {
+        throw uniqueness(error, `userName "${write.userName}" is already in use`);
+      }
+    },
+
+    async softDeletePerson(id: string, now: Date): Promise<void> {
+      await q.query('delete from memberships where member_id = $1', [id]);
+      await q.query('update persons set deleted_at = $2, active = false, version = version + 1, updated_at = $2 where id = $1', [id, now]);
+    },
+
+    async groupIdsOf(personId: string): Promise<string[]> {
+      const result = await q.query<{ id: string }>(GROUPS_OF_SQL, [personId]);
+      return result.rows.map((row) => row.id);
+    },
+
+    async findPerson(ref: SponsorRef): Promise<{ id: string; active: boolean } | null> {
+      const [where, params] =
+        'id' in ref
+          ? ['id = $1', [ref.id]]
+          : 'userName' in ref
+            ? ['source_id = $1 and lower(user_name) = lower($2)', [ref.sourceId, ref.userName]]
+            : ['source_id = $1 and external_id = $2', [ref.sourceId, ref.externalId]];
+      if ('id' in ref && !/^[0-9a-f-]{36}$/i.test(ref.id)) return null;
+      const result = await q.query<{ id: string; active: boolean }>(
+        `select id, active from persons where ${where} and deleted_at is null limit 1`,
+        params,
+      );
+      return result.rows[0] ?? null;
+    },
+
+    async sponsorSnapshot(personId: string): Promise<SponsorSnapshot | null> {
+      const person = await q.query<{ id: string; active: boolean; deleted: boolean; attributes: Record<string, string> }>(
+        'select id, active, deleted_at is not null as deleted, attributes from persons where id = $1',
+        [personId],
+      );
+      const row = person.rows[0];
+      if (row === undefined) return null;
+      const groups = row.deleted ? { rows: [] } : await q.query<{ id: string; display_name: string }>(GROUPS_OF_SQL, [personId]);
+      return {
+        id: row.id,
+        active: row.active,
+        deleted: row.deleted,
+        attributes: row.attributes,
+        groups: groups.rows.map((group) => ({ id: group.id, name: group.display_name })).sort((a, b) => a.name.localeCompare(b.name)),
+      };
+    },
+
+    async lockGroup(sourceId: string, id: string): Promise<GroupRecord | null> {
+      const result = await q.query<GroupRow>(
+        `select ${GROUP_COLUMNS} from groups where id = $1 and source_id = $2 and deleted_at is null for update`,
+        [id, sourceId],
+      );
+      return result.rows[0] === undefined ? null : toGroup(result.rows[0]);
+    },
+
+    async insertGroup(sourceId: string, id: string, write: GroupWrite, now: Date): Promise<GroupRecord> {
+      const result = await q.query<GroupRow>(
+        `insert into groups (id, source_id, external_id, display_name, resource, version, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, 1, $6, $6) returning ${GROUP_COLUMNS}`,
+        [id, sourceId, write.externalId, write.displayName, write.resource, now],
+      );
+      return toGroup(result.rows[0] as GroupRow);
+    },
+
+    async updateGroup(id: string, write: GroupWrite, now: Date): Promise<GroupRecord> {
+      const result = await q.query<GroupRow>(
+        `update groups set external_id = $2, display_name = $3, resource = $4, version = version + 1, updated_at = $5
+         where id = $1 returning ${GROUP_COLUMNS}`,
+        [id, write.externalId, write.displayName, write.resource, now],
+      );
+      return toGroup(result.rows[0] as GroupRow);
+    },
+
+    async touchGroup(id: string, now: Date): Promise<GroupRecord> {
+      const result = await q.query<GroupRow>(
+        `update groups set version = version + 1, updated_at = $2 where id = $1 returning ${GROUP_COLUMNS}`,
+        [id, now],
+      );
+      return toGroup(result.rows[0] as GroupRow);
+    },
+
+    async softDeleteGroup(id: string, now: Date): Promise<void> {
+      await q.query('delete from memberships where member_id = $1', [id]);
+      await q.query('update groups set deleted_at = $2, version = version + 1, updated_at = $2 where id = $1', [id, now]);
+    },
+
+    async resolveMembers(sourceId: string, ids: readonly string[]): Promise<GroupMember[]> {
+      const valid = ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id));
+      if (valid.length === 0) return [];
+      const result = await q.query<{ id: string; type: 'User' | 'Group'; display: string | null }>(
+        `select id, 'User' as type, coalesce(display_name, user_name) as display from persons
+           where id = any($1::uuid[]) and source_id = $2 and deleted_at is null
+         union all
+         select id, 'Group', display_name from groups where id = any($1::uuid[]) and source_id = $2 and deleted_at is null`,
+        [valid, sourceId],
+      );
+      return result.rows;
+    },
+
+    async addMembers(groupId: string, members: readonly GroupMember[], now: Date): Promise<string[]> {
+      if (members.length === 0) return [];
+      const result = await q.query<{ member_id: string }>(
+        `insert into memberships (group_id, member_id, member_type, added_at)
+         select $1, m.id, m.type, $4 from unnest($2::uuid[], $3::text[]) as m(id, type)
+         on conflict do nothing returning member_id`,
+        [groupId, members.map((member) => member.id), members.map((member) => member.type), now],
+      );
+      return result.rows.map((row) => row.member_id);
+    },
+
+    async removeMembers(groupId: string, memberIds: readonly string[]): Promise<string[]> {
+      const valid = memberIds.filter((id) => /^[0-9a-f-]{36}$/i.test(id));
+      if (valid.length === 0) return [];
+      const result = await q.query<{ member_id: string }>(
+        'delete from memberships where group_id = $1 and member_id = any($2::uuid[]) returning member_id',
+        [groupId, valid],
+      );
+      return result.rows.map((row) => row.member_id);
+    },
+
+    async memberIds(groupId: string): Promise<string[]> {
+      const result = await q.query<{ member_id: string }>('select member_id from memberships where group_id = $1', [groupId]);
+      return result.rows.map((row) => row.member_id);
+    },
+
+    async personsUnder(memberIds: readonly string[]): Promise<string[]> {
+      if (memberIds.length === 0) return [];
+      const result = await q.query<{ id: string }>(PERSONS_UNDER_SQL, [memberIds]);
+      return result.rows.map((row) => row.id);
+    },
+  };
+}
+
+/** SCIM reads: filter, sort and page in SQL. */
+export function directoryReader(q: Queryable) {
+  return {
+    async getPerson(sourceId: string, id: string): Promise<PersonRecord | null> {
+      if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+      const result = await q.query<PersonRow>(
+        `select ${PERSON_COLUMNS} from persons where id = $1 and source_id = $2 and deleted_at is null`,
+        [id, sourceId],
+      );
+      return result.rows[0] === undefined ? null : toPerson(result.rows[0]);
+    },
+
+    async listPersons(sourceId: string, query: DirectoryQuery): Promise<Page<PersonRecord>> {
+      const page = await listPage<PersonRow>(q, 'persons p', PERSON_COLUMNS.split(', ').map((c) => `p.${c}`).join(', '), USER_MAPPING, USER_SORT, sourceId, query);
+      return { totalResults: page.totalResults, items: page.rows.map(toPerson) };
+    },
+
+    async getGroup(sourceId: string, id: string): Promise<GroupRecord | null> {
+      if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+      const result = await q.query<GroupRow>(
+        `select ${GROUP_COLUMNS} from groups where id = $1 and source_id = $2 and deleted_at is null`,
+        [id, sourceId],
+      );
+      return result.rows[0] === undefined ? null : toGroup(result.rows[0]);
+    },
+
+    async listGroups(sourceId: string, query: DirectoryQuery): Promise<Page<GroupRecord>> {
+      const page = await listPage<GroupRow>(q, 'groups g', GROUP_COLUMNS.split(', ').map((c) => `g.${c}`).join(', '), GROUP_MAPPING, GROUP_SORT, sourceId, query);
+      return { totalResults: page.totalResults, items: page.rows.map(toGroup) };
+    },
+
+    async membersOf(groupIds: readonly string[]): Promise<Map<string, GroupMember[]>> {
+      const members = new Map<string, GroupMember[]>(groupIds.map((id) => [id, []]));
+      if (groupIds.length === 0) return members;
+      const result = await q.query<{ group_id: string; member_id: string; member_type: 'User' | 'Group'; display: string | null }>(
+        `select m.group_id, m.member_id, m.member_type,
+                coalesce(p.display_name, p.user_name, g.display_name) as display
+           from memberships m
+           left join persons p on m.member_type = 'User' and p.id = m.member_id
+           left join groups g on m.member_type = 'Group' and g.id = m.member_id
+          where m.group_id = any($1::uuid[])
+          order by m.added_at, m.member_id`,
+        [groupIds],
+      );
+      for (const row of result.rows) members.get(row.group_id)?.push({ id: row.member_id, type: row.member_type, display: row.display });
+      return members;
+    },
+
+    async groupsOf(personIds: readonly string[]): Promise<Map<string, { id: string; display: string }[]>> {
+      const groups = new Map<string, { id: string; display: string }[]>(personIds.map((id) => [id, []]));
+      if (personIds.length === 0) return groups;
+      const result = await q.query<{ member_id: string; id: string; display_name: string }>(
+        `select m.member_id, g.id, g.display_name from memberships m join groups g on g.id = m.group_id and g.deleted_at is null
+          where m.member_id = any($1::uuid[]) order by g.display_name`,
+        [personIds],
+      );
+      for (const row of result.rows) groups.get(row.member_id)?.push({ id: row.id, display: row.display_name });
+      return groups;
+    },
+  };
+}
+
+async function listPage<Row>(
+  q: Queryable,
+  table: string,
+  columns: string,
+  mapping: typeof USER_MAPPING,
+  sortColumns: Readonly<Record<string, string>>,
+  sourceId: string,
+  query: DirectoryQuery,
+): Promise<{ totalResults: number; rows: Row[] }> {
+  const params = new SqlParams();
+  const source = params.add(sourceId);
+  const where = [`${mapping.alias}.source_id = ${source}`, `${mapping.alias}.deleted_at is null`];
+  if (query.filter !== null) where.push(filterToSql(query.filter, mapping, params));
+  const sort = query.sortBy === null ? undefined : sortColumns[query.sortBy.toLowerCase()];
+  const direction = query.sortOrder === 'descending' ? 'desc' : 'asc';
+  const order = sort === undefined ? `${mapping.alias}.created_at, ${mapping.alias}.id` : `${sort} ${direction} nulls last, ${mapping.alias}.id`;
+  const whereSql = where.join(' and ');
+  const total = await q.query<{ n: number }>(`select count(*) as n from ${table} where ${whereSql}`, params.values);
+  const totalResults = total.rows[0]?.n ?? 0;
+  if (query.count === 0) return { totalResults, rows: [] };
+  const limit = params.add(query.count);
+  const offset = params.add(Math.max(0, query.startIndex - 1));
+  const rows = await q.query<Row>(`select ${columns} from ${table} where ${whereSql} order by ${order} limit ${limit} offset ${offset}`, params.values);
+  return { totalResults, rows: rows.rows };
+}

@@ -1,0 +1,36 @@
+import { agentOps } from './agent-ops.js';
+import { appendAudit } from './audit.js';
+import type { Db, Queryable } from './db.js';
+import { directoryOps, directoryReader } from './directory-ops.js';
+import { pipelineOps } from './pipeline-ops.js';
+import { policyOps } from './policy-ops.js';
+import { readModels } from './read-models.js';
+import { tokenOps } from './token-ops.js';
+
+/** Every operation available inside a transaction; use cases see it through their own narrow ports. */
+export function transactionOps(q: Queryable) {
+  return {
+    ...directoryOps(q),
+    ...agentOps(q),
+    ...pipelineOps(q),
+    ...policyOps(q),
+    ...tokenOps(q),
+    appendAudit: (entry: Parameters<typeof appendAudit>[1]) => appendAudit(q, entry),
+  };
+}
+
+export type StoreTx = ReturnType<typeof transactionOps>;
+
+export function createStore(db: Db) {
+  return {
+    db,
+    ...transactionOps(db),
+    ...directoryReader(db),
+    readModels: readModels(db),
+    transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+      return db.transaction((tx) => work(transactionOps(tx)));
+    },
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;

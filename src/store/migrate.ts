@@ -1,0 +1,36 @@
+import * as init from './migrations/001-init.js';
+import type { Db } from './db.js';
+
+interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Ordered, append-only. */
+const MIGRATIONS: readonly Migration[] = [{ version: 1, ...init }];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Applies pending migrations, each in its own transaction. A transaction-scoped advisory lock makes
+ * concurrent starts (several `tether serve` replicas) apply each migration exactly once.
+ */
+export async function migrate(db: Db): Promise<{ applied: number[] }> {
+  await db.query(
+    'create table if not exists schema_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())',
+  );
+  const applied: number[] = [];
+  for (const migration of MIGRATIONS) {
+    const ran = await db.transaction(async (tx) => {
+      await tx.query('select pg_advisory_xact_lock(7406093)');
+      const existing = await tx.query('select 1 from schema_migrations where version = $1', [migration.version]);
+      if (existing.rowCount > 0) return false;
+      await tx.exec(migration.sql);
+      await tx.query('insert into schema_migrations (version, name) values ($1, $2)', [migration.version, migration.name]);
+      return true;
+    });
+    if (ran) applied.push(migration.version);
+  }
+  return { applied };
+}

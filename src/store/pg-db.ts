@@ -1,0 +1,91 @@
+import pg from 'pg';
+import { AppError } from '../domain/errors.js';
+import type { Db, Queryable, QueryResult } from './db.js';
+
+// Return int8 (bigserial ids, count(*)) as JS numbers: Tether's counters stay far below 2^53.
+pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+
+export interface PgDbOptions {
+  readonly connectionString: string;
+  readonly maxConnections?: number;
+  readonly statementTimeoutMs?: number;
+  /** Schema to use via search_path (tests use one schema per run). */
+  readonly schema?: string;
+}
+
+/** PostgreSQL error classes that mean "the server is not there right now": callers should retry. */
+const UNAVAILABLE_SQLSTATE_PREFIXES = ['08', '53', '57P'];
+const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
+
+export function translatePgError(error: unknown): unknown {
+  if (error instanceof AppError) return error;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return error;
+  if (code === '40001' || code === '40P01') {
+    return new AppError('conflict', 'database serialization conflict', { cause: error });
+  }
+  if (UNAVAILABLE_NODE_CODES.has(code) || UNAVAILABLE_SQLSTATE_PREFIXES.some((prefix) => code.startsWith(prefix))) {
+    return new AppError('unavailable', 'database unavailable', { cause: error });
+  }
+  return error;
+}
+
+export function createPgDb(options: PgDbOptions): Db {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 10,
+    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    connectionTimeoutMillis: 5_000,
+    ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+
+  const run = async <Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) => {
+    try {
+      const result = await client.query(sql, params as unknown[] | undefined);
+      return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 } satisfies QueryResult<Row>;
+    } catch (error) {
+      throw translatePgError(error);
+    }
+  };
+
+  return {
+    kind: 'postgres',
+    query: (sql, params) => run(pool, sql, params),
+    async exec(sql) {
+      await run(pool, sql);
+    },
+    async transaction(work) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw translatePgError(error);
+      }
+      const tx: Queryable = {
+        query: (sql, params) => run(client, sql, params),
+        async exec(sql) {
+          await run(client, sql);
+        },
+      };
+      try {
+        await tx.query('BEGIN');
+        const result = await work(tx);
+        await tx.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw translatePgError(error);
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      await run(pool, 'select 1');
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

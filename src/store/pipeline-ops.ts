@@ -1,0 +1,115 @@
+import type { DeliveredEvent, DeliveryView } from '../app/pipeline/deliver.js';
+import type { PendingWork } from '../app/pipeline/outbox-relay.js';
+import type { PendingRecompute } from '../app/pipeline/recompute-sponsor.js';
+import type { ChangeEventWrite, OutboxRow } from '../app/records.js';
+import type { Queryable } from './db.js';
+
+/** Change events, outbox rows and per-target applied state: the bookkeeping of the pipeline. */
+export function pipelineOps(q: Queryable) {
+  return {
+    async insertChangeEvent(event: ChangeEventWrite): Promise<void> {
+      await q.query(
+        `insert into change_events (id, source_id, origin, kind, subject_type, subject_id, detail, source_time, received_at, committed_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [event.id, event.sourceId, event.origin, event.kind, event.subjectType, event.subjectId, event.detail, event.sourceTime,
+          event.receivedAt, event.committedAt],
+      );
+    },
+
+    async insertOutbox(rows: readonly OutboxRow[]): Promise<void> {
+      if (rows.length === 0) return;
+      await q.query(
+        `insert into outbox (kind, person_id, agent_id, version, target_id, change_event_id, created_at)
+         select kind, person_id, agent_id, version, target_id, change_event_id, now()
+           from unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::uuid[])
+             as r(kind, person_id, agent_id, version, target_id, change_event_id)`,
+        [
+          rows.map((row) => row.kind),
+          rows.map((row) => (row.kind === 'recompute' ? row.personId : null)),
+          rows.map((row) => (row.kind === 'push' ? row.agentId : null)),
+          rows.map((row) => (row.kind === 'push' ? row.version : null)),
+          rows.map((row) => (row.kind === 'push' ? row.targetId : null)),
+          rows.map((row) => row.changeEventId),
+        ],
+      );
+    },
+
+    async pendingRecomputes(personId: string): Promise<PendingRecompute> {
+      const result = await q.query<{ id: number; change_event_id: string | null; kind: string | null }>(
+        `select o.id, o.change_event_id, e.kind from outbox o left join change_events e on e.id = o.change_event_id
+          where o.kind = 'recompute' and o.person_id = $1 and o.done_at is null order by o.id`,
+        [personId],
+      );
+      const eventIds = [...new Set(result.rows.flatMap((row) => (row.change_event_id === null ? [] : [row.change_event_id])))];
+      return {
+        outboxIds: result.rows.map((row) => row.id),
+        changeEventIds: eventIds,
+        changeKinds: result.rows.flatMap((row) => (row.kind === null ? [] : [row.kind])),
+      };
+    },
+
+    async completeOutbox(ids: readonly number[], now: Date): Promise<void> {
+      if (ids.length === 0) return;
+      await q.query('update outbox set done_at = $2 where id = any($1::bigint[]) and done_at is null', [ids, now]);
+    },
+
+    async markComputed(changeEventIds: readonly string[], now: Date): Promise<void> {
+      if (changeEventIds.length === 0) return;
+      await q.query('update change_events set computed_at = $2 where id = any($1::uuid[]) and computed_at is null', [changeEventIds, now]);
+    },
+
+    async completePushes(agentId: string, targetId: string, uptoVersion: number, now: Date): Promise<void> {
+      await q.query(
+        `update outbox set done_at = $4 where kind = 'push' and agent_id = $1 and target_id = $2 and version <= $3 and done_at is null`,
+        [agentId, targetId, uptoVersion, now],
+      );
+    },
+
+    async recordApplied(agentId: string, targetId: string, version: number, now: Date): Promise<boolean> {
+      const result = await q.query(
+        `insert into target_states (agent_id, target_id, applied_version, applied_at) values ($1, $2, $3, $4)
+         on conflict (agent_id, target_id) do update set applied_version = excluded.applied_version, applied_at = excluded.applied_at
+           where target_states.applied_version < excluded.applied_version`,
+        [agentId, targetId, version, now],
+      );
+      return result.rowCount === 1;
+    },
+
+    async recordDeliveries(agentId: string, targetId: string, fromExclusive: number, toInclusive: number, now: Date): Promise<DeliveredEvent[]> {
+      const result = await q.query<{ change_event_id: string; received_at: Date }>(
+        `insert into event_deliveries (change_event_id, target_id, agent_id, version, applied_at)
+         select distinct on (e.id) e.id, $2, $1, v.version, $5
+           from entitlement_versions v cross join unnest(v.change_event_ids) as ev(id) join change_events e on e.id = ev.id
+          where v.agent_id = $1 and v.version > $3 and v.version <= $4
+          order by e.id, v.version desc
+         on conflict do nothing
+         returning change_event_id, (select received_at from change_events where id = change_event_id) as received_at`,
+        [agentId, targetId, fromExclusive, toInclusive, now],
+      );
+      return result.rows.map((row) => ({ changeEventId: row.change_event_id, receivedAt: row.received_at }));
+    },
+
+    async pendingWork(createdBefore: Date, limit: number): Promise<PendingWork[]> {
+      const result = await q.query<{ kind: 'recompute' | 'push'; person_id: string | null; agent_id: string | null; version: number | null; target_id: string | null }>(
+        `select kind, person_id, agent_id, version, target_id from outbox
+          where done_at is null and created_at < $1 order by id limit $2`,
+        [createdBefore, limit],
+      );
+      return result.rows.map((row) =>
+        row.kind === 'recompute'
+          ? { kind: 'recompute', personId: row.person_id as string }
+          : { kind: 'push', agentId: row.agent_id as string, version: row.version as number, targetId: row.target_id as string },
+      );
+    },
+
+    async deliveryView(agentId: string, targetId: string): Promise<DeliveryView | null> {
+      const result = await q.query<{ name: string; current_version: number; applied_version: number | null }>(
+        `select a.name, a.current_version, t.applied_version from agents a
+           left join target_states t on t.agent_id = a.id and t.target_id = $2 where a.id = $1`,
+        [agentId, targetId],
+      );
+      const row = result.rows[0];
+      return row === undefined ? null : { agentName: row.name, currentVersion: row.current_version, appliedVersion: row.applied_version ?? 0 };
+    },
+  };
+}

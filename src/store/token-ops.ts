@@ -1,0 +1,69 @@
+import type { Queryable } from './db.js';
+
+export interface TokenRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: 'admin' | 'scim';
+  readonly role: 'viewer' | 'operator' | 'admin' | null;
+  readonly sourceId: string | null;
+  readonly expiresAt: Date | null;
+  readonly revokedAt: Date | null;
+  readonly tokenHash: string;
+}
+
+/** API and SCIM tokens, stored only as SHA-256 hashes of high-entropy secrets. */
+export function tokenOps(q: Queryable) {
+  return {
+    async findTokenByHash(tokenHash: string): Promise<TokenRecord | null> {
+      const result = await q.query<{ id: string; name: string; kind: 'admin' | 'scim'; role: TokenRecord['role']; source_id: string | null; expires_at: Date | null; revoked_at: Date | null; token_hash: string }>(
+        'select id, name, kind, role, source_id, expires_at, revoked_at, token_hash from api_tokens where token_hash = $1',
+        [tokenHash],
+      );
+      const row = result.rows[0];
+      return row === undefined ? null : {
+        id: row.id, name: row.name, kind: row.kind, role: row.role, sourceId: row.source_id, expiresAt: row.expires_at,
+        revokedAt: row.revoked_at, tokenHash: row.token_hash,
+      };
+    },
+
+    async insertToken(token: Omit<TokenRecord, 'revokedAt'>, now: Date): Promise<boolean> {
+      const result = await q.query(
+        `insert into api_tokens (id, name, token_hash, kind, role, source_id, created_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (token_hash) do nothing`,
+        [token.id, token.name, token.tokenHash, token.kind, token.role, token.sourceId, now, token.expiresAt],
+      );
+      return result.rowCount === 1;
+    },
+
+    async countActiveTokens(kind: 'admin' | 'scim'): Promise<number> {
+      const result = await q.query<{ n: number }>(
+        'select count(*) as n from api_tokens where kind = $1 and revoked_at is null and (expires_at is null or expires_at > now())',
+        [kind],
+      );
+      return result.rows[0]?.n ?? 0;
+    },
+
+    async listTokens(): Promise<{ id: string; name: string; kind: string; role: string | null; sourceId: string | null; createdAt: Date; expiresAt: Date | null; revokedAt: Date | null; lastUsedAt: Date | null }[]> {
+      const result = await q.query<{ id: string; name: string; kind: string; role: string | null; source_id: string | null; created_at: Date; expires_at: Date | null; revoked_at: Date | null; last_used_at: Date | null }>(
+        'select id, name, kind, role, source_id, created_at, expires_at, revoked_at, last_used_at from api_tokens order by created_at',
+      );
+      return result.rows.map((row) => ({
+        id: row.id, name: row.name, kind: row.kind, role: row.role, sourceId: row.source_id, createdAt: row.created_at,
+        expiresAt: row.expires_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at,
+      }));
+    },
+
+    async revokeToken(id: string, now: Date): Promise<boolean> {
+      const result = await q.query('update api_tokens set revoked_at = $2 where id = $1 and revoked_at is null', [id, now]);
+      return result.rowCount === 1;
+    },
+
+    async touchToken(id: string, now: Date): Promise<void> {
+      // Coarse (one write a minute at most) so authentication does not turn every read into a write.
+      await q.query(
+        `update api_tokens set last_used_at = $2 where id = $1 and (last_used_at is null or last_used_at < $2 - interval '1 minute')`,
+        [id, now],
+      );
+    },
+  };
+}
