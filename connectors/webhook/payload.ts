@@ -1,0 +1,26 @@
+import type { ApplyRequest } from '../../src/app/ports.js';
+
+/** The webhook body of design.md §5. Pure: equal requests give equal bodies, so retries re-send identical bytes. */
+export function webhookPayload(request: ApplyRequest): { id: string; body: string } {
+  const body = {
+    type: 'agent.entitlements.changed',
+    data: {
+      agentId: request.agentId,
+      agentName: request.agentName,
+      version: request.version,
+      sponsor: { id: request.sponsorId },
+      effective: request.effective.map((entitlement) => ({
+        toolId: entitlement.toolId,
+        system: entitlement.system,
+        risk: entitlement.risk,
+        provenance: entitlement.provenance,
+      })),
+      granted: request.granted,
+      revoked: request.revoked,
+      reason: request.reason,
+      changeEventId: request.changeEventId,
+    },
+  };
+  // Stable per (agent, version) across retries and across Tether processes: receivers dedupe on it.
+  return { id: `msg_${request.agentId}_v${request.version}`, body: JSON.stringify(body) };
+}

@@ -1,0 +1,180 @@
+/**
+ * The one module that imports BullMQ. It adapts the app's WorkQueue and QueueInspector ports and runs
+ * the workers; processors stay thin and call the use cases.
+ */
+import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { WorkQueue } from '../src/app/ports.js';
+import type { QueueInspector } from '../src/app/queries/status.js';
+import { isAppError } from '../src/domain/errors.js';
+import { pushJobId, pushJobSchema, pushQueueName, RECOMPUTE_QUEUE, recomputeJobSchema, type PushJob } from './queues.js';
+import { retryDelayMs, type RetryPolicy } from './retry.js';
+
+export interface QueueTarget {
+  readonly id: string;
+  readonly maxAttempts: number;
+  readonly backoffMs: number;
+  readonly concurrency: number;
+}
+
+export interface BullSettings {
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly targets: readonly QueueTarget[];
+}
+
+const RECOMPUTE_ATTEMPTS = 20;
+const KEEP = { removeOnComplete: { count: 1000, age: 3600 }, removeOnFail: { count: 10_000 } } as const;
+
+export function redisConnection(url: string, purpose: 'queue' | 'worker'): Redis {
+  const options: RedisOptions = {
+    // Workers block on Redis and must never give up a command; queues fail fast so HTTP requests do not hang.
+    maxRetriesPerRequest: purpose === 'worker' ? null : 2,
+    enableOfflineQueue: purpose === 'worker',
+    connectionName: `tether-${purpose}`,
+  };
+  const connection = new Redis(url, options);
+  // Reconnection is automatic; errors surface through the commands that fail.
+  connection.on('error', () => undefined);
+  return connection;
+}
+
+export interface BullQueues extends WorkQueue, QueueInspector {
+  close(): Promise<void>;
+}
+
+export function createBullQueues(settings: BullSettings): BullQueues {
+  const connection = redisConnection(settings.redisUrl, 'queue');
+  const recompute = new Queue(RECOMPUTE_QUEUE, { connection, prefix: settings.prefix });
+  const pushes = new Map(
+    settings.targets.map((target) => [target.id, { target, queue: new Queue(pushQueueName(target.id), { connection, prefix: settings.prefix }) }]),
+  );
+  const recomputeOptions: JobsOptions = { attempts: RECOMPUTE_ATTEMPTS, backoff: { type: 'tether' }, ...KEEP };
+  return {
+    async enqueueRecompute(personIds) {
+      if (personIds.length === 0) return;
+      await recompute.addBulk(
+        personIds.map((personId) => ({
+          name: 'recompute',
+          data: recomputeJobSchema.parse({ personId }),
+          // One pending recompute per sponsor; a change arriving while one runs queues exactly one more.
+          opts: { ...recomputeOptions, deduplication: { id: personId, keepLastIfActive: true } },
+        })),
+      );
+    },
+    async enqueuePush(jobs) {
+      const byTarget = new Map<string, PushJob[]>();
+      for (const job of jobs) byTarget.set(job.targetId, [...(byTarget.get(job.targetId) ?? []), pushJobSchema.parse({ agentId: job.agentId, version: job.version })]);
+      await Promise.all(
+        [...byTarget].map(async ([targetId, payloads]) => {
+          const entry = pushes.get(targetId);
+          if (entry === undefined) return;
+          await entry.queue.addBulk(
+            payloads.map((data) => ({
+              name: 'push',
+              data,
+              opts: { jobId: pushJobId(data), attempts: entry.target.maxAttempts, backoff: { type: 'tether' }, ...KEEP },
+            })),
+          );
+        }),
+      );
+    },
+    async counts() {
+      const queues = [recompute, ...[...pushes.values()].map((entry) => entry.queue)];
+      return Promise.all(
+        queues.map(async (queue) => {
+          const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
+          return {
+            name: queue.name,
+            waiting: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0),
+            active: counts['active'] ?? 0,
+            delayed: counts['delayed'] ?? 0,
+            failed: counts['failed'] ?? 0,
+          };
+        }),
+      );
+    },
+    async close() {
+      await Promise.all([recompute.close(), ...[...pushes.values()].map((entry) => entry.queue.close())]);
+      await connection.quit().catch(() => undefined);
+    },
+  };
+}
+
+export interface Processors {
+  recompute(personId: string): Promise<unknown>;
+  push(targetId: string, agentId: string, version: number): Promise<unknown>;
+}
+
+export interface JobObserver {
+  (queue: string, outcome: 'completed' | 'failed' | 'retry', seconds: number, error?: unknown): void;
+}
+
+export interface BullWorkers {
+  close(): Promise<void>;
+}
+
+/** Maps the one error type to BullMQ: non-retryable AppErrors (and bad payloads) fail at once, the rest retry. */
+async function runProcessor(work: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isAppError(error) && !error.retryable) throw new UnrecoverableError(`${error.code}: ${error.message}`);
+    throw error;
+  }
+}
+
+export function startBullWorkers(
+  settings: BullSettings & { readonly recomputeConcurrency: number },
+  processors: Processors,
+  observe: JobObserver,
+): BullWorkers {
+  const connections: Redis[] = [];
+  const make = (name: string, concurrency: number, policy: RetryPolicy, handle: (job: Job) => Promise<unknown>) => {
+    const connection = redisConnection(settings.redisUrl, 'worker');
+    connections.push(connection);
+    const worker = new Worker(name, (job) => runProcessor(() => handle(job)), {
+      connection,
+      prefix: settings.prefix,
+      concurrency,
+      settings: { backoffStrategy: (attemptsMade, _type, error) => retryDelayMs(policy, attemptsMade, error) },
+    });
+    worker.on('completed', (job) => observe(name, 'completed', elapsed(job)));
+    worker.on('failed', (job, error) => {
+      if (job === undefined) return;
+      const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+      observe(name, final ? 'failed' : 'retry', elapsed(job), error);
+    });
+    worker.on('error', () => undefined);
+    return worker;
+  };
+  const workers = [
+    make(RECOMPUTE_QUEUE, settings.recomputeConcurrency, { baseDelayMs: 200, maxDelayMs: 60_000 }, (job) =>
+      processors.recompute(parsePayload(recomputeJobSchema, job.data).personId),
+    ),
+    ...settings.targets.map((target) =>
+      make(pushQueueName(target.id), target.concurrency, { baseDelayMs: target.backoffMs, maxDelayMs: 15 * 60_000 }, (job) => {
+        const payload = parsePayload(pushJobSchema, job.data);
+        return processors.push(target.id, payload.agentId, payload.version);
+      }),
+    ),
+  ];
+  return {
+    async close() {
+      // Worker.close() waits for active jobs to finish: a SIGTERM never abandons a delivery halfway.
+      await Promise.all(workers.map((worker) => worker.close()));
+      await Promise.all(connections.map((connection) => connection.quit().catch(() => undefined)));
+    },
+  };
+}
+
+function parsePayload<T>(schema: { safeParse(data: unknown): { success: true; data: T } | { success: false } }, data: unknown): T {
+  const result = schema.safeParse(data);
+  if (!result.success) throw new UnrecoverableError('invalid job payload');
+  return result.data;
+}
+
+function elapsed(job: Job): number {
+  const started = job.processedOn ?? job.timestamp;
+  return Math.max(0, ((job.finishedOn ?? Date.now()) - started) / 1000);
+}

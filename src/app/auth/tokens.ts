@@ -1,0 +1,60 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export type Role = 'viewer' | 'operator' | 'admin';
+const ROLE_RANK: Readonly<Record<Role, number>> = { viewer: 0, operator: 1, admin: 2 };
+
+export function roleAtLeast(role: Role, required: Role): boolean {
+  return ROLE_RANK[role] >= ROLE_RANK[required];
+}
+
+export interface Principal {
+  readonly tokenId: string;
+  readonly kind: 'admin' | 'scim';
+  readonly role: Role | null;
+  readonly sourceId: string | null;
+}
+
+export interface StoredToken {
+  readonly id: string;
+  readonly kind: 'admin' | 'scim';
+  readonly role: Role | null;
+  readonly sourceId: string | null;
+  readonly expiresAt: Date | null;
+  readonly revokedAt: Date | null;
+  readonly tokenHash: string;
+}
+
+export interface TokenStore {
+  findTokenByHash(tokenHash: string): Promise<StoredToken | null>;
+  touchToken(id: string, now: Date): Promise<void>;
+}
+
+/** Tokens are 256-bit random secrets; a fast hash is enough at rest (no dictionary to attack). */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** `tth_<kind>_<43 base64url chars>`: the prefix lets secret scanners and humans recognise a Tether token. */
+export function generateToken(kind: 'admin' | 'scim'): string {
+  return `tth_${kind}_${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * Resolves a presented bearer token to a principal. The lookup is by hash; the final comparison is
+ * constant-time, and expired or revoked tokens are refused exactly like unknown ones.
+ */
+export async function authenticateToken(
+  store: TokenStore,
+  presented: string,
+  now: Date,
+): Promise<Principal | null> {
+  if (presented.length < 16 || presented.length > 512) return null;
+  const presentedHash = hashToken(presented);
+  const stored = await store.findTokenByHash(presentedHash);
+  if (stored === null) return null;
+  const matches = timingSafeEqual(Buffer.from(stored.tokenHash, 'hex'), Buffer.from(presentedHash, 'hex'));
+  if (!matches || stored.revokedAt !== null) return null;
+  if (stored.expiresAt !== null && stored.expiresAt.getTime() <= now.getTime()) return null;
+  await store.touchToken(stored.id, now).catch(() => undefined);
+  return { tokenId: stored.id, kind: stored.kind, role: stored.role, sourceId: stored.sourceId };
+}

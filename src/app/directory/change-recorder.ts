@@ -1,0 +1,67 @@
+import type { ChangeEventKind, ChangeEventWrite, AuditEntry, OutboxRow } from '../records.js';
+
+/** What recording a change needs from the transaction it commits in. */
+export interface ChangeRecorderTx {
+  insertChangeEvent(event: ChangeEventWrite): Promise<void>;
+  /** The subset of `personIds` that sponsor (primary or backup) at least one agent that is not retired. */
+  sponsorsAmong(personIds: readonly string[]): Promise<string[]>;
+  insertOutbox(rows: readonly OutboxRow[]): Promise<void>;
+  appendAudit(entry: AuditEntry): Promise<void>;
+}
+
+export interface ChangeContext {
+  readonly actor: string;
+  readonly sourceId: string;
+  readonly origin: 'scim' | 'ldap';
+  readonly receivedAt: Date;
+  readonly sourceTime: Date | null;
+}
+
+export interface RecordedChange {
+  readonly eventId: string;
+  /** Sponsors whose agents must be recomputed: enqueue them once the transaction has committed. */
+  readonly recomputePersonIds: readonly string[];
+}
+
+/**
+ * Commits the change event, the audit entry and one recompute outbox row per affected sponsor, inside the
+ * caller's transaction with the mirror write: the three commit together or not at all (design.md §3).
+ */
+export async function recordDirectoryChange(
+  tx: ChangeRecorderTx,
+  context: ChangeContext,
+  change: {
+    readonly kind: ChangeEventKind;
+    readonly subjectType: 'person' | 'group';
+    readonly subjectId: string;
+    readonly action: string;
+    readonly detail: Readonly<Record<string, unknown>>;
+    readonly affectedPersonIds: readonly string[];
+    readonly now: Date;
+  },
+): Promise<RecordedChange> {
+  const eventId = crypto.randomUUID();
+  await tx.insertChangeEvent({
+    id: eventId,
+    sourceId: context.sourceId,
+    origin: context.origin,
+    kind: change.kind,
+    subjectType: change.subjectType,
+    subjectId: change.subjectId,
+    detail: { ...change.detail, affectedPeople: change.affectedPersonIds.length },
+    sourceTime: context.sourceTime,
+    receivedAt: context.receivedAt,
+    committedAt: change.now,
+  });
+  const sponsors = change.affectedPersonIds.length === 0 ? [] : await tx.sponsorsAmong(change.affectedPersonIds);
+  await tx.insertOutbox(sponsors.map((personId) => ({ kind: 'recompute', personId, changeEventId: eventId })));
+  await tx.appendAudit({
+    at: change.now,
+    actor: context.actor,
+    action: change.action,
+    subjectType: change.subjectType,
+    subjectId: change.subjectId,
+    detail: { changeEventId: eventId, kind: change.kind, ...change.detail },
+  });
+  return { eventId, recomputePersonIds: sponsors };
+}

@@ -1,0 +1,195 @@
+import { AppError } from '../../domain/errors.js';
+import type { Clock, Logger, WorkQueue } from '../ports.js';
+import type { GroupMember, GroupRecord, GroupWrite } from '../records.js';
+import { recordDirectoryChange, type ChangeContext, type ChangeRecorderTx } from './change-recorder.js';
+import { enqueueAfterCommit, type ExpectedVersion } from './people.js';
+
+export interface GroupsTx extends ChangeRecorderTx {
+  lockGroup(sourceId: string, id: string): Promise<GroupRecord | null>;
+  insertGroup(sourceId: string, id: string, write: GroupWrite, now: Date): Promise<GroupRecord>;
+  /** Writes the group's own attributes and bumps its version. */
+  updateGroup(id: string, write: GroupWrite, now: Date): Promise<GroupRecord>;
+  /** Bumps the version when only membership changed. */
+  touchGroup(id: string, now: Date): Promise<GroupRecord>;
+  softDeleteGroup(id: string, now: Date): Promise<void>;
+  /** The given ids that exist (not deleted) in the source, as users or groups. */
+  resolveMembers(sourceId: string, ids: readonly string[]): Promise<GroupMember[]>;
+  /** Inserts memberships that are not there yet; returns the ids actually added. */
+  addMembers(groupId: string, members: readonly GroupMember[], now: Date): Promise<string[]>;
+  /** Deletes the given memberships; returns the ids actually removed. */
+  removeMembers(groupId: string, memberIds: readonly string[]): Promise<string[]>;
+  memberIds(groupId: string): Promise<string[]>;
+  /** Person ids reached from these member ids: users themselves, groups through nesting (cycle-safe). */
+  personsUnder(memberIds: readonly string[]): Promise<string[]>;
+}
+
+export interface GroupsDeps {
+  readonly store: { transaction<T>(work: (tx: GroupsTx) => Promise<T>): Promise<T> };
+  readonly queue: WorkQueue;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/**
+ * A change to one group. Member edits are deltas, so their cost is O(changed members), never a rewrite of
+ * the whole group; `replaceMembers` (SCIM PUT or `replace members`) computes its own delta.
+ */
+export interface GroupChange {
+  readonly write?: (current: GroupRecord) => GroupWrite;
+  readonly addMemberIds?: readonly string[];
+  readonly removeMemberIds?: readonly string[];
+  readonly replaceMemberIds?: readonly string[];
+}
+
+export async function createGroup(
+  deps: GroupsDeps,
+  context: ChangeContext,
+  write: GroupWrite,
+  memberIds: readonly string[],
+): Promise<GroupRecord> {
+  const { record, recomputePersonIds } = await deps.store.transaction(async (tx) => {
+    const now = deps.clock();
+    const created = await tx.insertGroup(context.sourceId, crypto.randomUUID(), write, now);
+    const members = await requireMembers(tx, context.sourceId, unique(memberIds), created.id);
+    const added = await tx.addMembers(created.id, members, now);
+    const affected = await tx.personsUnder(added);
+    const recorded = await recordDirectoryChange(tx, context, {
+      kind: affected.length > 0 ? 'mover' : 'noop',
+      subjectType: 'group',
+      subjectId: created.id,
+      action: 'group.created',
+      detail: { membersAdded: added.length },
+      affectedPersonIds: affected,
+      now,
+    });
+    return { record: created, recomputePersonIds: recorded.recomputePersonIds };
+  });
+  await enqueueAfterCommit(deps, recomputePersonIds);
+  return record;
+}
+
+export async function changeGroup(
+  deps: GroupsDeps,
+  context: ChangeContext,
+  id: string,
+  change: GroupChange,
+  expectedVersion: ExpectedVersion,
+): Promise<GroupRecord> {
+  const { record, recomputePersonIds } = await deps.store.transaction(async (tx) => {
+    const current = await requireGroup(tx, context.sourceId, id, expectedVersion);
+    const now = deps.clock();
+    const affected = new Set<string>();
+    let record = current;
+    let renamed = false;
+    if (change.write !== undefined) {
+      const write = change.write(current);
+      renamed = write.displayName.toLowerCase() !== current.displayName.toLowerCase();
+      record = await tx.updateGroup(id, write, now);
+      // Rules match groups by name: a rename can change what every member is covered for.
+      if (renamed) for (const personId of await tx.personsUnder([id])) affected.add(personId);
+    }
+    const { added, removed } = await applyMemberDelta(tx, context.sourceId, id, change, now);
+    for (const personId of await tx.personsUnder([...added, ...removed])) affected.add(personId);
+    if (change.write === undefined && (added.length > 0 || removed.length > 0)) record = await tx.touchGroup(id, now);
+    const recorded = await recordDirectoryChange(tx, context, {
+      kind: affected.size > 0 ? 'mover' : 'noop',
+      subjectType: 'group',
+      subjectId: id,
+      action: 'group.updated',
+      detail: { renamed, membersAdded: added.length, membersRemoved: removed.length },
+      affectedPersonIds: [...affected],
+      now,
+    });
+    return { record, recomputePersonIds: recorded.recomputePersonIds };
+  });
+  await enqueueAfterCommit(deps, recomputePersonIds);
+  return record;
+}
+
+export async function deleteGroup(
+  deps: GroupsDeps,
+  context: ChangeContext,
+  id: string,
+  expectedVersion: ExpectedVersion,
+): Promise<void> {
+  const recomputePersonIds = await deps.store.transaction(async (tx) => {
+    await requireGroup(tx, context.sourceId, id, expectedVersion);
+    const affected = await tx.personsUnder([id]);
+    const now = deps.clock();
+    await tx.removeMembers(id, await tx.memberIds(id));
+    await tx.softDeleteGroup(id, now);
+    const recorded = await recordDirectoryChange(tx, context, {
+      kind: affected.length > 0 ? 'mover' : 'noop',
+      subjectType: 'group',
+      subjectId: id,
+      action: 'group.deleted',
+      detail: {},
+      affectedPersonIds: affected,
+      now,
+    });
+    return recorded.recomputePersonIds;
+  });
+  await enqueueAfterCommit(deps, recomputePersonIds);
+}
+
+async function applyMemberDelta(
+  tx: GroupsTx,
+  sourceId: string,
+  groupId: string,
+  change: GroupChange,
+  now: Date,
+): Promise<{ added: string[]; removed: string[] }> {
+  let toAdd = unique(change.addMemberIds ?? []);
+  let toRemove = unique(change.removeMemberIds ?? []);
+  if (change.replaceMemberIds !== undefined) {
+    const wanted = new Set(change.replaceMemberIds);
+    const current = await tx.memberIds(groupId);
+    toRemove = unique([...toRemove, ...current.filter((memberId) => !wanted.has(memberId))]);
+    toAdd = unique([...toAdd, ...wanted]);
+  }
+  const removed = toRemove.length === 0 ? [] : await tx.removeMembers(groupId, toRemove);
+  const members = await requireMembers(tx, sourceId, toAdd, groupId);
+  const added = members.length === 0 ? [] : await tx.addMembers(groupId, members, now);
+  return { added, removed };
+}
+
+async function requireMembers(
+  tx: GroupsTx,
+  sourceId: string,
+  ids: readonly string[],
+  groupId: string,
+): Promise<GroupMember[]> {
+  if (ids.length === 0) return [];
+  if (ids.includes(groupId)) {
+    throw new AppError('invalid_value', 'group cannot contain itself', { detail: 'A group cannot be a member of itself' });
+  }
+  const members = await tx.resolveMembers(sourceId, ids);
+  if (members.length !== ids.length) {
+    const known = new Set(members.map((member) => member.id));
+    const missing = ids.filter((memberId) => !known.has(memberId));
+    throw new AppError('invalid_value', 'unknown group members', {
+      detail: `Unknown member id(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`,
+    });
+  }
+  return members;
+}
+
+async function requireGroup(
+  tx: GroupsTx,
+  sourceId: string,
+  id: string,
+  expectedVersion: ExpectedVersion,
+): Promise<GroupRecord> {
+  const current = await tx.lockGroup(sourceId, id);
+  if (current === null) throw new AppError('not_found', `Group ${id} not found`, { detail: `Resource ${id} not found` });
+  if (expectedVersion !== null && expectedVersion !== current.version) {
+    throw new AppError('precondition_failed', 'version mismatch', {
+      detail: `Resource ${id} has changed since version ${expectedVersion}`,
+    });
+  }
+  return current;
+}
+
+function unique(ids: readonly string[]): string[] {
+  return [...new Set(ids)];
+}
