@@ -1,0 +1,25 @@
+import type { Request } from 'express';
+import type { z } from 'zod';
+import type { Role } from '../../app/auth/tokens.js';
+
+export interface RouteResult {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** One admin API operation: how it is validated, authorised, served and documented, in one place. */
+export interface RouteSpec {
+  readonly method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Express path, e.g. /agents/:id */
+  readonly path: string;
+  readonly operationId: string;
+  readonly summary: string;
+  readonly tag: string;
+  readonly role: Role;
+  readonly params?: z.ZodObject;
+  readonly query?: z.ZodObject;
+  readonly body?: z.ZodType;
+  readonly responses: Readonly<Record<number, { readonly description: string; readonly schema?: z.ZodType }>>;
+  readonly handle: (input: { params: unknown; query: unknown; body: unknown; request: Request }) => Promise<RouteResult>;
+}

@@ -1,0 +1,39 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { AppError, isAppError, type ErrorCode } from '../../domain/errors.js';
+import { ERROR_SCHEMA, SCIM_CONTENT_TYPE } from './constants.js';
+import { fromExpressError } from '../express-errors.js';
+
+/** RFC 7644 §3.12 scimType for each code that has one. */
+const SCIM_TYPES: Partial<Record<ErrorCode, string>> = {
+  invalid_filter: 'invalidFilter',
+  invalid_path: 'invalidPath',
+  invalid_value: 'invalidValue',
+  invalid_input: 'invalidValue',
+  invalid_syntax: 'invalidSyntax',
+  mutability: 'mutability',
+  uniqueness: 'uniqueness',
+  too_many: 'tooMany',
+};
+
+export function sendScimError(response: Response, error: AppError): void {
+  const body: Record<string, unknown> = { schemas: [ERROR_SCHEMA], status: String(error.status), detail: error.detail ?? error.message };
+  const scimType = SCIM_TYPES[error.code];
+  if (scimType !== undefined) body['scimType'] = scimType;
+  if (error.code === 'unauthenticated') response.setHeader('WWW-Authenticate', 'Bearer realm="tether-scim"');
+  if (error.retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(error.retryAfterSeconds));
+  response.status(error.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body));
+}
+
+/** The single error → SCIM mapping. Unexpected errors become an opaque 500 and are logged with the request id. */
+export function scimErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, request, response, _next) => {
+    const appError = isAppError(error) ? error : fromExpressError(error);
+    if (appError === null || appError.code === 'internal') {
+      logger.error({ err: error, requestId: request.id }, 'unexpected error in SCIM request');
+      sendScimError(response, new AppError('internal', 'internal error', { detail: 'Internal error' }));
+      return;
+    }
+    sendScimError(response, appError);
+  };
+}

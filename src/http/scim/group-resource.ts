@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { AppError } from '../../domain/errors.js';
+import type { GroupMember, GroupRecord, GroupWrite } from '../../app/records.js';
+import { CORE_GROUP } from './constants.js';
+import { canonicalGroupAttribute } from './attribute-names.js';
+import { etag } from './user-resource.js';
+
+const READ_ONLY = new Set(['id', 'meta', 'schemas', 'members']);
+
+const memberSchema = z.looseObject({ value: z.string().min(1, 'members[].value must not be empty') });
+
+const groupInput = z.looseObject({
+  displayName: z.string({ error: 'displayName is required' }).trim().min(1, 'displayName must not be empty').max(512),
+  externalId: z.string().max(512).nullish(),
+  members: z.array(memberSchema).nullish(),
+});
+
+export interface ParsedGroup {
+  readonly write: GroupWrite;
+  readonly memberIds: readonly string[];
+}
+
+/** A SCIM Group body → the group's own attributes plus the member ids it lists. */
+export function toGroupWrite(body: unknown): ParsedGroup {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new AppError('invalid_syntax', 'body must be a JSON object', { detail: 'The request body must be a SCIM Group object' });
+  }
+  const normalised: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) normalised[canonicalGroupAttribute(key)] = value;
+  const parsed = groupInput.safeParse(normalised);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AppError('invalid_value', issue?.message ?? 'invalid group', { detail: `${issue?.path.join('.') || 'Group'}: ${issue?.message ?? 'invalid'}` });
+  }
+  const resource: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(normalised)) if (!READ_ONLY.has(key.toLowerCase())) resource[key] = value;
+  return {
+    write: { displayName: parsed.data.displayName, externalId: parsed.data.externalId ?? null, resource },
+    memberIds: (parsed.data.members ?? []).map((member) => member.value),
+  };
+}
+
+export function toScimGroup(group: GroupRecord, members: readonly GroupMember[], baseUrl: string): Record<string, unknown> {
+  return {
+    schemas: [CORE_GROUP],
+    id: group.id,
+    ...(group.externalId === null ? {} : { externalId: group.externalId }),
+    ...group.resource,
+    displayName: group.displayName,
+    members: members.map((member) => ({
+      value: member.id,
+      ...(member.display === null ? {} : { display: member.display }),
+      type: member.type,
+      $ref: `${baseUrl}/${member.type === 'User' ? 'Users' : 'Groups'}/${member.id}`,
+    })),
+    meta: {
+      resourceType: 'Group',
+      created: group.createdAt.toISOString(),
+      lastModified: group.updatedAt.toISOString(),
+      location: `${baseUrl}/Groups/${group.id}`,
+      version: etag(group.version),
+    },
+  };
+}

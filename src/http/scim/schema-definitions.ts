@@ -1,0 +1,98 @@
+import { CORE_GROUP, CORE_USER, ENTERPRISE_USER } from './constants.js';
+
+/** RFC 7643 §7 attribute definitions for the schemas Tether serves. */
+interface Attribute {
+  name: string;
+  type: 'string' | 'boolean' | 'complex' | 'reference' | 'dateTime';
+  multiValued: boolean;
+  required: boolean;
+  caseExact: boolean;
+  mutability: 'readOnly' | 'readWrite' | 'immutable' | 'writeOnly';
+  returned: 'always' | 'never' | 'default' | 'request';
+  uniqueness: 'none' | 'server' | 'global';
+  description: string;
+  subAttributes?: Attribute[];
+  referenceTypes?: string[];
+}
+
+function attribute(name: string, description: string, overrides: Partial<Attribute> = {}): Attribute {
+  return {
+    name, type: 'string', multiValued: false, required: false, caseExact: false, mutability: 'readWrite',
+    returned: 'default', uniqueness: 'none', description, ...overrides,
+  };
+}
+
+const multiValued = (name: string, description: string, extra: Attribute[] = []): Attribute =>
+  attribute(name, description, {
+    type: 'complex', multiValued: true,
+    subAttributes: [
+      attribute('value', `The ${name} value`),
+      attribute('display', 'A human-readable name'),
+      attribute('type', 'A label indicating the function'),
+      attribute('primary', 'The primary value', { type: 'boolean' }),
+      ...extra,
+    ],
+  });
+
+const USER_ATTRIBUTES: Attribute[] = [
+  attribute('userName', 'Unique identifier for the user, typically used to sign in', { required: true, uniqueness: 'server' }),
+  attribute('name', 'The components of the user\'s name', {
+    type: 'complex',
+    subAttributes: ['formatted', 'familyName', 'givenName', 'middleName', 'honorificPrefix', 'honorificSuffix'].map((sub) => attribute(sub, `name.${sub}`)),
+  }),
+  attribute('displayName', 'The name of the user, suitable for display'),
+  attribute('nickName', 'The casual way to address the user'),
+  attribute('profileUrl', 'A URI pointing to the user\'s online profile', { type: 'reference', referenceTypes: ['external'] }),
+  attribute('title', 'The user\'s title'),
+  attribute('userType', 'The relationship between the organisation and the user'),
+  attribute('preferredLanguage', 'Preferred written or spoken language'),
+  attribute('locale', 'Default location for localisation'),
+  attribute('timezone', 'Time zone in IANA format'),
+  attribute('active', 'The user\'s administrative status; false makes the user a leaver', { type: 'boolean' }),
+  attribute('password', 'Accepted on input and discarded: Tether never stores passwords', { mutability: 'writeOnly', returned: 'never' }),
+  multiValued('emails', 'Email addresses'),
+  multiValued('phoneNumbers', 'Phone numbers'),
+  multiValued('ims', 'Instant messaging addresses'),
+  multiValued('photos', 'URLs of photos'),
+  attribute('addresses', 'Physical mailing addresses', {
+    type: 'complex', multiValued: true,
+    subAttributes: ['formatted', 'streetAddress', 'locality', 'region', 'postalCode', 'country', 'type'].map((sub) => attribute(sub, `addresses.${sub}`)),
+  }),
+  attribute('groups', 'Groups the user belongs to directly; computed from Group membership', {
+    type: 'complex', multiValued: true, mutability: 'readOnly',
+    subAttributes: [attribute('value', 'Group id', { mutability: 'readOnly' }), attribute('display', 'Group name', { mutability: 'readOnly' }), attribute('type', 'direct', { mutability: 'readOnly' })],
+  }),
+  multiValued('entitlements', 'Entitlements of the user'),
+  multiValued('roles', 'Roles of the user'),
+  multiValued('x509Certificates', 'Certificates of the user'),
+];
+
+const ENTERPRISE_ATTRIBUTES: Attribute[] = [
+  attribute('employeeNumber', 'Numeric or alphanumeric identifier assigned to a person'),
+  attribute('costCenter', 'Name of a cost center'),
+  attribute('organization', 'Name of an organisation'),
+  attribute('division', 'Name of a division'),
+  attribute('department', 'Name of a department'),
+  attribute('manager', 'The user\'s manager', {
+    type: 'complex',
+    subAttributes: [attribute('value', 'The id of the manager'), attribute('$ref', 'The URI of the manager', { type: 'reference', referenceTypes: ['User'] }), attribute('displayName', 'The manager\'s name', { mutability: 'readOnly' })],
+  }),
+];
+
+const GROUP_ATTRIBUTES: Attribute[] = [
+  attribute('displayName', 'A human-readable name for the group; grant rules match it', { required: true }),
+  attribute('members', 'Members of the group (users or groups)', {
+    type: 'complex', multiValued: true,
+    subAttributes: [attribute('value', 'Member id', { mutability: 'immutable' }), attribute('display', 'Member name', { mutability: 'readOnly' }), attribute('type', 'User or Group', { mutability: 'immutable' })],
+  }),
+];
+
+function schema(id: string, name: string, description: string, attributes: Attribute[]) {
+  return { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'], id, name, description, attributes, meta: { resourceType: 'Schema', location: `/Schemas/${id}` } };
+}
+
+export const SCHEMAS = [
+  schema(CORE_USER, 'User', 'User Account', USER_ATTRIBUTES),
+  schema(ENTERPRISE_USER, 'EnterpriseUser', 'Enterprise User', ENTERPRISE_ATTRIBUTES),
+  schema(CORE_GROUP, 'Group', 'Group', GROUP_ATTRIBUTES),
+];

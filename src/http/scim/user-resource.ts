@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { AppError } from '../../domain/errors.js';
+import type { PersonRecord, PersonWrite } from '../../app/records.js';
+import { CORE_USER, ENTERPRISE_USER } from './constants.js';
+import { coerceBoolean } from './patch.js';
+import { canonicalUserAttribute } from './attribute-names.js';
+
+/** Never stored, never returned (RFC 7643 §4.1.1 `password` is writeOnly). */
+const WRITE_ONLY = new Set(['password']);
+/** Server-assigned or computed: ignored on input (RFC 7644 §3.5.1 says readOnly values are ignored). */
+const READ_ONLY = new Set(['id', 'meta', 'groups', 'schemas']);
+
+const userInput = z.looseObject({
+  userName: z.string({ error: 'userName is required' }).trim().min(1, 'userName must not be empty').max(256),
+  externalId: z.string().max(512).nullish(),
+  displayName: z.string().max(512).nullish(),
+});
+
+/**
+ * A SCIM User body (POST / PUT, or the result of a PATCH) → what the mirror stores. Attribute names are
+ * normalised to their canonical spelling, booleans sent as strings ("True", Entra) are coerced, the
+ * password is dropped, and the attributes that grant rules read are flattened.
+ */
+export function toPersonWrite(body: unknown): PersonWrite {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new AppError('invalid_syntax', 'body must be a JSON object', { detail: 'The request body must be a SCIM User object' });
+  }
+  const resource: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    const name = canonicalUserAttribute(key);
+    if (WRITE_ONLY.has(name.toLowerCase()) || READ_ONLY.has(name.toLowerCase())) continue;
+    resource[name] = value;
+  }
+  const parsed = userInput.safeParse(resource);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AppError('invalid_value', issue?.message ?? 'invalid user', { detail: `${issue?.path.join('.') || 'User'}: ${issue?.message ?? 'invalid'}` });
+  }
+  const active = resource['active'] === undefined ? true : coerceBoolean(resource['active']);
+  if (active === undefined) throw new AppError('invalid_value', 'active must be a boolean', { detail: 'active must be true or false' });
+  resource['active'] = active;
+  return {
+    userName: parsed.data.userName,
+    externalId: parsed.data.externalId ?? null,
+    displayName: parsed.data.displayName ?? null,
+    active,
+    attributes: ruleAttributes(resource),
+    resource,
+  };
+}
+
+/** The attributes grant rules may test, flattened to strings. Kept small: rules need facts, not profiles. */
+function ruleAttributes(resource: Readonly<Record<string, unknown>>): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  const put = (key: string, value: unknown) => {
+    if (typeof value === 'string' && value !== '') attributes[key] = value;
+    else if (typeof value === 'number' || typeof value === 'boolean') attributes[key] = String(value);
+  };
+  put('title', resource['title']);
+  put('userType', resource['userType']);
+  put('locale', resource['locale']);
+  const enterprise = resource[ENTERPRISE_USER];
+  if (enterprise !== null && typeof enterprise === 'object' && !Array.isArray(enterprise)) {
+    const extension = enterprise as Record<string, unknown>;
+    for (const key of ['employeeNumber', 'costCenter', 'organization', 'division', 'department']) put(key, extension[key]);
+    const manager = extension['manager'];
+    // Entra sometimes sends the manager as a bare id string instead of {value}.
+    put('manager', typeof manager === 'object' && manager !== null ? (manager as Record<string, unknown>)['value'] : manager);
+  }
+  return attributes;
+}
+
+export function userLocation(baseUrl: string, id: string): string {
+  return `${baseUrl}/Users/${id}`;
+}
+
+/** The SCIM representation of a mirrored person. `groups` is computed and read-only. */
+export function toScimUser(
+  person: PersonRecord,
+  groups: readonly { id: string; display: string }[],
+  baseUrl: string,
+): Record<string, unknown> {
+  const schemas = [CORE_USER];
+  if (person.resource[ENTERPRISE_USER] !== undefined) schemas.push(ENTERPRISE_USER);
+  return {
+    schemas,
+    id: person.id,
+    ...(person.externalId === null ? {} : { externalId: person.externalId }),
+    ...person.resource,
+    userName: person.userName,
+    active: person.active,
+    groups: groups.map((group) => ({ value: group.id, display: group.display, $ref: `${baseUrl}/Groups/${group.id}`, type: 'direct' })),
+    meta: {
+      resourceType: 'User',
+      created: person.createdAt.toISOString(),
+      lastModified: person.updatedAt.toISOString(),
+      location: userLocation(baseUrl, person.id),
+      version: etag(person.version),
+    },
+  };
+}
+
+export function etag(version: number): string {
+  return `W/"${version}"`;
+}
+
+/** Parses If-Match / If-None-Match values of the form W/"n" or "n"; `*` and junk give null. */
+export function parseEtag(header: string | undefined): number | null {
+  if (header === undefined) return null;
+  const match = /^(?:W\/)?"(\d+)"$/.exec(header.trim());
+  return match?.[1] === undefined ? null : Number.parseInt(match[1], 10);
+}
