@@ -1,0 +1,107 @@
+import type { Server } from 'node:http';
+import { startBullWorkers } from '../../jobs/bullmq.js';
+import { deliverVersion } from '../app/pipeline/deliver.js';
+import { relayOutboxOnce } from '../app/pipeline/outbox-relay.js';
+import { recomputeSponsor } from '../app/pipeline/recompute-sponsor.js';
+import { getStatus } from '../app/queries/status.js';
+import { createHttpApp } from '../http/app.js';
+import type { Container } from './container.js';
+
+export interface Running {
+  stop(): Promise<void>;
+}
+
+const VERSION = '0.1.0';
+
+/** `tether serve`: the HTTP server (SCIM, admin API, health, metrics). Stateless; run as many as needed. */
+export async function startServer(container: Container): Promise<Running & { port: number }> {
+  const { store, queues, clock, logger } = container;
+  const base = { queue: queues, clock, logger };
+  const targets = container.config.targets.map((target) => ({ id: target.id, kind: target.kind }));
+  const app = createHttpApp({
+    logger,
+    authenticate: (token) => container.authenticate(token),
+    scim: {
+      people: { ...base, store },
+      groups: { ...base, store },
+      directory: store,
+    },
+    api: {
+      agents: { ...base, store, policy: () => container.policy() },
+      readModels: store.readModels,
+      status: () => getStatus({ readModels: store.readModels, queues, targets }),
+    },
+    readiness: async () => ({
+      database: await store.db.ping().then(() => 'ok', () => 'unreachable'),
+      redis: await queues.counts().then(() => 'ok', () => 'unreachable'),
+    }),
+    metrics: container.metrics,
+    observeHttp: (method, route, status, seconds) => container.metrics.observeHttp(method, route, status, seconds),
+    trustProxy: container.env.TETHER_TRUST_PROXY,
+    version: VERSION,
+  });
+  const server: Server = await new Promise((done, fail) => {
+    const listening = app.listen(container.env.PORT, container.env.HOST, () => done(listening));
+    listening.once('error', fail);
+  });
+  // Keep-alive longer than typical load balancer idle timeouts, so they never reuse a closed socket.
+  server.keepAliveTimeout = 65_000;
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : container.env.PORT;
+  logger.info({ port }, 'HTTP server listening');
+  return {
+    port,
+    async stop() {
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
+
+/** `tether worker`: recompute and push workers plus the outbox relay. Stateless; scale out freely. */
+export function startWorkers(container: Container): Running {
+  const { store, queues, clock, logger, metrics } = container;
+  const workers = startBullWorkers(
+    {
+      redisUrl: container.redis.url,
+      prefix: container.env.TETHER_QUEUE_PREFIX,
+      targets: container.queueTargets,
+      recomputeConcurrency: container.env.TETHER_WORKER_CONCURRENCY,
+    },
+    {
+      recompute: (personId) =>
+        recomputeSponsor({ store, queue: queues, clock, logger, policy: () => container.policy(), targetIds: () => container.queueTargets.map((target) => target.id) }, personId),
+      push: (targetId, agentId, version) =>
+        deliverVersion(
+          { store, connectors: container.connectors, clock, logger, onDelivered: (target, seconds) => metrics.observePropagation(target, seconds) },
+          targetId,
+          agentId,
+          version,
+        ),
+    },
+    (queue, outcome, seconds, error) => {
+      metrics.observeJob(queue, outcome, seconds);
+      if (outcome !== 'completed') logger.warn({ queue, outcome, err: error }, 'job did not complete');
+    },
+  );
+  let relaying = false;
+  const relay = setInterval(() => {
+    if (relaying) return;
+    relaying = true;
+    relayOutboxOnce({ store, queue: queues, clock, logger, graceMs: container.env.TETHER_OUTBOX_GRACE_MS, batchSize: 500 })
+      .catch((error: unknown) => logger.warn({ err: error }, 'outbox relay failed; retrying next tick'))
+      .finally(() => {
+        relaying = false;
+      });
+  }, container.env.TETHER_OUTBOX_RELAY_MS);
+  relay.unref();
+  logger.info({ targets: container.queueTargets.length }, 'workers started');
+  return {
+    async stop() {
+      clearInterval(relay);
+      await workers.close();
+    },
+  };
+}
