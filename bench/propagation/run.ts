@@ -108,11 +108,23 @@ targets:
     const mover = await measure('mover', movers, (userId) => scim('PATCH', `/Groups/${group.body.id as string}`, patch([{ op: 'remove', path: `members[value eq "${userId}"]` }])));
     const leaver = await measure('leaver', leavers, (userId) => scim('PATCH', `/Users/${userId}`, patch([{ op: 'replace', path: 'active', value: false }])));
     const tetherLatencies = [...mover, ...leaver];
+    // Stage breakdown from Tether's own per-event timestamps: where the end-to-end time goes.
+    const events = (await api('GET', `/change-events?limit=${movers.length + leavers.length}`)).body.items as {
+      latencyMs: { commit: number; compute: number | null; lastApplied: number | null };
+    }[];
+    const stage = (pick: (latency: { commit: number; compute: number | null; lastApplied: number | null }) => number | null) =>
+      events.map((event) => pick(event.latencyMs)).filter((value): value is number => value !== null);
+    const commit = stage((latency) => latency.commit);
+    const compute = stage((latency) => latency.compute);
+    const applied = stage((latency) => latency.lastApplied);
     const bare = await bareBullmq(redis.url, tetherLatencies.length);
 
     const rows = [
       { name: `Tether mover burst (${movers.length} SCIM PATCHes → ${mover.length} webhooks)`, p50: percentile(mover, 50), p99: percentile(mover, 99) },
       { name: `Tether leaver burst (${leavers.length} SCIM PATCHes → ${leaver.length} webhooks)`, p50: percentile(leaver, 50), p99: percentile(leaver, 99) },
+      { name: `  stage: received → committed (${commit.length} change events)`, p50: percentile(commit, 50), p99: percentile(commit, 99) },
+      { name: '  stage: received → entitlements computed', p50: percentile(compute, 50), p99: percentile(compute, 99) },
+      { name: '  stage: received → last target applied', p50: percentile(applied, 50), p99: percentile(applied, 99) },
       { name: `Bare BullMQ add→complete (${bare.length} jobs, same Redis)`, p50: percentile(bare, 50), p99: percentile(bare, 99) },
     ];
     for (const row of rows) console.log(`${row.name.padEnd(70)} p50 ${row.p50.toFixed(1).padStart(8)} ms   p99 ${row.p99.toFixed(1).padStart(8)} ms`);

@@ -22,6 +22,7 @@ export const envSchema = z.object({
   TETHER_WORKER_CONCURRENCY: positiveInt.default(8),
   TETHER_OUTBOX_RELAY_MS: positiveInt.default(2000),
   TETHER_OUTBOX_GRACE_MS: z.coerce.number().int().min(0).default(3000),
+  TETHER_AUDIT_SEAL_MS: positiveInt.default(1000),
   TETHER_TRUST_PROXY: boolean.default(false),
   TETHER_AUTOSTART_REDIS: boolean.default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -97,11 +97,35 @@ export function startWorkers(container: Container): Running {
       });
   }, container.env.TETHER_OUTBOX_RELAY_MS);
   relay.unref();
+  const sealer = everyTick(container.env.TETHER_AUDIT_SEAL_MS, () => store.sealAudit(), (error) => logger.warn({ err: error }, 'audit sealing failed; retrying next tick'));
   logger.info({ targets: container.queueTargets.length }, 'workers started');
   return {
     async stop() {
       clearInterval(relay);
       await workers.close();
+      await sealer.stop();
+    },
+  };
+}
+
+/** Runs `work` every `ms`, never overlapping itself; stop() waits for a run in progress and does one last run. */
+function everyTick(ms: number, work: () => Promise<unknown>, onError: (error: unknown) => void): { stop(): Promise<void> } {
+  let running: Promise<void> | null = null;
+  const tick = (): Promise<void> => {
+    running ??= work()
+      .then(() => undefined, onError)
+      .finally(() => {
+        running = null;
+      });
+    return running;
+  };
+  const timer = setInterval(() => void tick(), ms);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await tick();
     },
   };
 }

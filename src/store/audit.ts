@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { AuditEntry } from '../app/records.js';
-import type { Queryable } from './db.js';
+import type { Db, Queryable } from './db.js';
 
 const GENESIS = '0'.repeat(64);
-/** Serialises appends so the hash chain has exactly one successor per entry (transaction-scoped lock). */
-const AUDIT_LOCK = 7406094;
+/** One sealer at a time across every process (transaction-scoped, tried rather than waited for). */
+const SEALER_LOCK = 7406094;
+const SEAL_BATCH = 1000;
 
 /** Canonical JSON: keys sorted at every depth, so the hash does not depend on insertion order. */
 export function canonicalJson(value: unknown): string {
@@ -22,35 +23,95 @@ export function auditHash(prevHash: string, entry: AuditEntry): string {
   return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
 }
 
+/**
+ * Appends an unsealed entry. No lock: audited transactions commit concurrently, and the sealer chains
+ * the entry once it is committed. Entries of a transaction that rolls back never exist.
+ */
 export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<void> {
-  await tx.query('select pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
-  const last = await tx.query<{ hash: string }>('select hash from audit_log order by seq desc limit 1');
-  const prevHash = last.rows[0]?.hash ?? GENESIS;
   await tx.query(
-    `insert into audit_log (at, actor, action, subject_type, subject_id, detail, prev_hash, hash)
-     values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [entry.at, entry.actor, entry.action, entry.subjectType, entry.subjectId, entry.detail, prevHash, auditHash(prevHash, entry)],
+    'insert into audit_log (at, actor, action, subject_type, subject_id, detail) values ($1, $2, $3, $4, $5, $6)',
+    [entry.at, entry.actor, entry.action, entry.subjectType, entry.subjectId, entry.detail],
   );
+}
+
+interface AuditRow {
+  seq: string; at: Date; actor: string; action: string; subject_type: string; subject_id: string | null;
+  detail: Record<string, unknown>; chain_seq: string | null; prev_hash: string | null; hash: string | null;
+}
+
+function entryOf(row: AuditRow): AuditEntry {
+  return { at: row.at, actor: row.actor, action: row.action, subjectType: row.subject_type, subjectId: row.subject_id, detail: row.detail };
+}
+
+/**
+ * Chains committed, unsealed entries onto the end of the chain and returns how many it sealed.
+ * Only entries written by transactions older than every transaction still running are taken
+ * (txid < snapshot xmin), so an entry that commits later can never need to go before a sealed one:
+ * it is simply sealed by a later run, further down the chain.
+ */
+export async function sealAudit(db: Db): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const sealed = await db.transaction(async (tx) => {
+      const locked = await tx.query<{ ok: boolean }>('select pg_try_advisory_xact_lock($1) as ok', [SEALER_LOCK]);
+      if (locked.rows[0]?.ok !== true) return 0;
+      const rows = await tx.query<AuditRow>(
+        `select * from audit_log
+          where chain_seq is null and txid < pg_snapshot_xmin(pg_current_snapshot())
+          order by seq limit $1`,
+        [SEAL_BATCH],
+      );
+      if (rows.rowCount === 0) return 0;
+      const last = await tx.query<{ chain_seq: string; hash: string }>(
+        'select chain_seq, hash from audit_log where chain_seq is not null order by chain_seq desc limit 1',
+      );
+      let chainSeq = Number(last.rows[0]?.chain_seq ?? 0);
+      let prevHash = last.rows[0]?.hash ?? GENESIS;
+      const seqs: string[] = [];
+      const chainSeqs: number[] = [];
+      const prevHashes: string[] = [];
+      const hashes: string[] = [];
+      for (const row of rows.rows) {
+        chainSeq += 1;
+        const hash = auditHash(prevHash, entryOf(row));
+        seqs.push(row.seq);
+        chainSeqs.push(chainSeq);
+        prevHashes.push(prevHash);
+        hashes.push(hash);
+        prevHash = hash;
+      }
+      await tx.query(
+        `update audit_log a set chain_seq = s.chain_seq, prev_hash = s.prev_hash, hash = s.hash
+           from unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) as s(seq, chain_seq, prev_hash, hash)
+          where a.seq = s.seq`,
+        [seqs, chainSeqs, prevHashes, hashes],
+      );
+      return rows.rowCount;
+    });
+    total += sealed;
+    if (sealed < SEAL_BATCH) return total;
+  }
 }
 
 export interface AuditVerification {
   readonly entries: number;
+  /** Committed entries the sealer has not chained yet (normally only the last second's). */
+  readonly unsealed: number;
   readonly firstBrokenSeq: number | null;
 }
 
 /** Walks the chain in order and reports the first entry whose hash does not follow from its predecessor. */
 export async function verifyAuditChain(db: Queryable): Promise<AuditVerification> {
-  const rows = await db.query<{
-    seq: number; at: Date; actor: string; action: string; subject_type: string; subject_id: string | null;
-    detail: Record<string, unknown>; prev_hash: string; hash: string;
-  }>('select * from audit_log order by seq');
+  const rows = await db.query<AuditRow>('select * from audit_log where chain_seq is not null order by chain_seq');
+  const unsealed = await db.query<{ count: string }>('select count(*) as count from audit_log where chain_seq is null');
   let prevHash = GENESIS;
+  let expectedChainSeq = 1;
   for (const row of rows.rows) {
-    const entry: AuditEntry = { at: row.at, actor: row.actor, action: row.action, subjectType: row.subject_type, subjectId: row.subject_id, detail: row.detail };
-    if (row.prev_hash !== prevHash || auditHash(prevHash, entry) !== row.hash) {
-      return { entries: rows.rowCount, firstBrokenSeq: row.seq };
+    if (Number(row.chain_seq) !== expectedChainSeq || row.prev_hash !== prevHash || auditHash(prevHash, entryOf(row)) !== row.hash) {
+      return { entries: rows.rowCount, unsealed: Number(unsealed.rows[0]?.count ?? 0), firstBrokenSeq: Number(row.seq) };
     }
     prevHash = row.hash;
+    expectedChainSeq += 1;
   }
-  return { entries: rows.rowCount, firstBrokenSeq: null };
+  return { entries: rows.rowCount, unsealed: Number(unsealed.rows[0]?.count ?? 0), firstBrokenSeq: null };
 }

@@ -1,5 +1,5 @@
 import { agentOps } from './agent-ops.js';
-import { appendAudit } from './audit.js';
+import { appendAudit, sealAudit } from './audit.js';
 import type { Db, Queryable } from './db.js';
 import { directoryOps, directoryReader } from './directory-ops.js';
 import { pipelineOps } from './pipeline-ops.js';
@@ -27,6 +27,8 @@ export function createStore(db: Db) {
     ...transactionOps(db),
     ...directoryReader(db),
     readModels: readModels(db),
+    /** Chains committed audit entries; run periodically by workers (see sealAudit). */
+    sealAudit: () => sealAudit(db),
     transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
       return db.transaction((tx) => work(transactionOps(tx)));
     },

@@ -7,7 +7,7 @@ import { deliverVersion } from '../../src/app/pipeline/deliver.js';
 import { relayOutboxOnce } from '../../src/app/pipeline/outbox-relay.js';
 import { recomputeSponsor } from '../../src/app/pipeline/recompute-sponsor.js';
 import type { Policy } from '../../src/app/ports.js';
-import { verifyAuditChain } from '../../src/store/audit.js';
+import { sealAudit, verifyAuditChain } from '../../src/store/audit.js';
 import type { Store } from '../../src/store/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { RecordingQueue, RecordingTarget, scimContext, silentLogger, storeWithPolicy } from '../support/pipeline.js';
@@ -148,8 +148,11 @@ describe('pipeline on real PostgreSQL and Redis', () => {
   });
 
   it('keeps a verifiable hash-chained audit log and detects tampering', async () => {
+    expect(await sealAudit(database.db)).toBeGreaterThan(10);
+    expect(await sealAudit(database.db)).toBe(0);
     const before = await verifyAuditChain(database.db);
     expect(before.entries).toBeGreaterThan(10);
+    expect(before.unsealed).toBe(0);
     expect(before.firstBrokenSeq).toBeNull();
     await database.db.query(`update audit_log set actor = 'mallory' where seq = (select min(seq) + 3 from audit_log)`);
     const after = await verifyAuditChain(database.db);

@@ -146,18 +146,23 @@ create table event_deliveries (
   primary key (change_event_id, target_id, agent_id)
 );
 
--- Append-only, hash-chained: hash = sha256(prev_hash || canonical entry).
+-- Append-only, hash-chained: hash = sha256(prev_hash || canonical entry). Writers only insert (no lock, so
+-- audited transactions commit concurrently); the sealer chains committed entries in chain_seq order. txid
+-- tells the sealer which entries are safely committed (older than every transaction still running).
 create table audit_log (
   seq bigserial primary key,
+  txid xid8 not null default pg_current_xact_id(),
   at timestamptz not null,
   actor text not null,
   action text not null,
   subject_type text not null,
   subject_id text,
   detail jsonb not null default '{}',
-  prev_hash text not null,
-  hash text not null unique
+  chain_seq bigint unique,
+  prev_hash text,
+  hash text unique
 );
+create index audit_log_unsealed on audit_log (seq) where chain_seq is null;
 
 create table outbox (
   id bigserial primary key,
