@@ -3,12 +3,14 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import type { TargetConfig } from '../../connectors/registry.js';
+import type { ScimCredential } from '../app/auth/credentials.js';
+import { algorithmsForPublicKey, algorithmsForSecret, ASYMMETRIC_ALGORITHMS, JWS_ALGORITHMS, minimumSecretBytes, parsePublicKey, type JwsAlgorithm } from '../app/auth/jws-algorithms.js';
 import { webhookConfigSchema } from '../../connectors/webhook/config.js';
 import { AppError } from '../domain/errors.js';
 import { isToolPattern } from '../domain/patterns.js';
 import { ENVIRONMENTS, RISK_CLASSES, type Ceilings, type GrantCondition, type Tool } from '../domain/types.js';
 import { formatIssues } from './format-issues.js';
-import { secretReference } from './secrets.js';
+import { secretReference, type Secret } from './secrets.js';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/i, 'letters, digits, _ . - (max 63), starting with a letter or digit');
 const toolId = z.string().regex(/^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$/i, 'a dotted tool id such as crm.contacts.read');
@@ -46,6 +48,31 @@ const DEFAULT_CEILINGS: Ceilings = {
   production: { risks: ['read', 'write', 'orchestrate'], deny: [] },
 };
 
+/** tether.yaml `scimAuth`: configured SCIM credentials besides the database tokens (docs/scim-auth.md). */
+function scimCredentialSchema(secret: ReturnType<typeof secretReference>) {
+  const scope = { id, readOnly: z.boolean().default(false), sources: z.array(id).min(1).optional(), defaultSource: id.optional() };
+  const name = z.string().min(1).max(256).regex(/^[^:]+$/, 'must not contain ":"');
+  return z.discriminatedUnion('type', [
+    z.strictObject({ ...scope, type: z.literal('bearer'), token: secret }),
+    z.strictObject({ ...scope, type: z.literal('basic'), username: name, password: secret }),
+    z.strictObject({
+      ...scope,
+      type: z.literal('jwt'),
+      issuer: z.string().min(1),
+      audience: z.string().min(1),
+      secret: secret.optional(),
+      publicKey: secret.optional(),
+      jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+      algorithms: z.array(z.enum(JWS_ALGORITHMS)).min(1).optional(),
+      clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    }),
+    z.strictObject({ ...scope, type: z.literal('oauth2'), clientId: name, clientSecret: secret, tokenLifetimeSeconds: z.number().int().min(60).max(86_400).default(3600) }),
+  ]);
+}
+
+type RawCredential = z.output<ReturnType<typeof scimCredentialSchema>>;
+type RawJwtCredential = Extract<RawCredential, { type: 'jwt' }>;
+
 function fileSchema(baseDir: string) {
   const secret = secretReference(baseDir);
   const targetSchema = z.discriminatedUnion('kind', [webhookConfigSchema(secret)]);
@@ -56,12 +83,17 @@ function fileSchema(baseDir: string) {
       grantRules: z.array(ruleSchema).default([]),
       ceilings: z.partialRecord(z.enum(ENVIRONMENTS), ceilingSchema).default({}),
       targets: z.array(targetSchema).default([]),
+      scimAuth: z.array(scimCredentialSchema(secret)).default([]),
     })
     .superRefine((config, context) => {
       flagDuplicates(config.sources.map((source) => source.id), ['sources'], context);
       flagDuplicates(config.tools.map((tool) => tool.id), ['tools'], context);
       flagDuplicates(config.grantRules.map((rule) => rule.id), ['grantRules'], context);
       flagDuplicates(config.targets.map((target) => target.id), ['targets'], context);
+    })
+    // Cross-checks read resolved secrets, so they wait until every value has parsed.
+    .superRefine((config, context) => checkScimAuth(config.scimAuth, new Set(config.sources.map((source) => source.id)), context), {
+      when: (payload) => payload.issues.length === 0,
     });
 }
 
@@ -73,6 +105,100 @@ function flagDuplicates(ids: readonly string[], path: (string | number)[], conte
   });
 }
 
+/** Minimum lengths keep configured secrets out of reach of guessing; the HMAC key length is RFC 7518's. */
+const MIN_SECRET_LENGTH = { token: 32, clientSecret: 32, password: 16 } as const;
+
+function checkScimAuth(credentials: readonly RawCredential[], sources: ReadonlySet<string>, context: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string) => context.addIssue({ code: 'custom', path: ['scimAuth', ...path], message });
+  flagDuplicates(credentials.map((credential) => credential.id), ['scimAuth'], context);
+  const seen = new Set<string>();
+  const unique = (index: number, key: string, value: string, message: string) => {
+    if (seen.has(value)) issue([index, key], message);
+    seen.add(value);
+  };
+  credentials.forEach((credential, index) => {
+    credential.sources?.forEach((source, position) => {
+      if (!sources.has(source)) issue([index, 'sources', position], `unknown source "${source}" (not in sources)`);
+    });
+    const allowed = credential.sources ?? [...sources];
+    if (credential.defaultSource !== undefined && !allowed.includes(credential.defaultSource)) {
+      issue([index, 'defaultSource'], `"${credential.defaultSource}" is not one of this credential's sources`);
+    }
+    const secretOf: [keyof typeof MIN_SECRET_LENGTH, Secret] | null =
+      credential.type === 'bearer' ? ['token', credential.token]
+        : credential.type === 'basic' ? ['password', credential.password]
+          : credential.type === 'oauth2' ? ['clientSecret', credential.clientSecret] : null;
+    if (secretOf !== null && secretOf[1].reveal().length < MIN_SECRET_LENGTH[secretOf[0]]) {
+      issue([index, secretOf[0]], `must be at least ${MIN_SECRET_LENGTH[secretOf[0]]} characters (${secretOf[1].reference})`);
+    }
+    if (credential.type === 'basic') unique(index, 'username', `basic\n${credential.username}`, `duplicate username "${credential.username}"`);
+    if (credential.type === 'oauth2') unique(index, 'clientId', `oauth2\n${credential.clientId}`, `duplicate clientId "${credential.clientId}"`);
+    if (credential.type !== 'jwt') return;
+    unique(index, 'issuer', `jwt\n${credential.issuer}\n${credential.audience}`, 'another jwt credential has the same issuer and audience');
+    const keyed = jwtAlgorithms(credential);
+    if ('problem' in keyed) issue([index, ...(keyed.key === null ? [] : [keyed.key])], keyed.problem);
+    else checkAlgorithms(credential, keyed, (position, message) => issue([index, 'algorithms', position], message));
+  });
+}
+
+/** The algorithms the credential's key supports, or the key that is wrong and why. */
+function jwtAlgorithms(credential: RawJwtCredential): JwsAlgorithm[] | { key: string | null; problem: string } {
+  const given = (['secret', 'publicKey', 'jwksUrl'] as const).filter((key) => credential[key] !== undefined);
+  if (given.length !== 1) return { key: given[1] ?? null, problem: 'give exactly one of secret, publicKey, jwksUrl' };
+  if (credential.secret !== undefined) {
+    const algorithms = algorithmsForSecret(credential.secret.reveal());
+    return algorithms.length > 0 ? algorithms : { key: 'secret', problem: `must be at least 32 bytes for HS256 (${credential.secret.reference})` };
+  }
+  if (credential.publicKey !== undefined) {
+    const key = parsePublicKey(credential.publicKey.reveal());
+    if (typeof key === 'string') return { key: 'publicKey', problem: `${credential.publicKey.reference} ${key}` };
+    const algorithms = algorithmsForPublicKey(key);
+    return algorithms.length > 0 ? algorithms : { key: 'publicKey', problem: `${credential.publicKey.reference}: unsupported key type (RSA, EC P-256/384/521 or Ed25519)` };
+  }
+  const url = new URL(credential.jwksUrl ?? '');
+  if (url.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) {
+    return { key: 'jwksUrl', problem: 'must be https (http only on loopback)' };
+  }
+  return [...ASYMMETRIC_ALGORITHMS];
+}
+
+function checkAlgorithms(credential: RawJwtCredential, supported: readonly JwsAlgorithm[], issue: (position: number, message: string) => void): void {
+  credential.algorithms?.forEach((algorithm, position) => {
+    if (supported.includes(algorithm)) return;
+    const minimum = minimumSecretBytes(algorithm);
+    if (minimum !== undefined && credential.secret !== undefined) issue(position, `${algorithm} needs a secret of at least ${minimum} bytes`);
+    else issue(position, `${algorithm} does not fit the configured ${credential.secret !== undefined ? 'secret' : credential.publicKey !== undefined ? 'publicKey' : 'jwksUrl'}`);
+  });
+}
+
+function toCredential(raw: RawCredential, allSources: readonly string[]): ScimCredential {
+  const allowed = raw.sources ?? allSources;
+  const scope = {
+    id: raw.id,
+    readOnly: raw.readOnly,
+    sources: raw.sources ?? null,
+    defaultSource: raw.defaultSource ?? (allowed.length === 1 ? (allowed[0] ?? null) : null),
+  };
+  switch (raw.type) {
+    case 'bearer':
+      return { ...scope, type: 'bearer', token: raw.token };
+    case 'basic':
+      return { ...scope, type: 'basic', username: raw.username, password: raw.password };
+    case 'oauth2':
+      return { ...scope, type: 'oauth2', clientId: raw.clientId, clientSecret: raw.clientSecret, tokenLifetimeSeconds: raw.tokenLifetimeSeconds };
+    case 'jwt': {
+      const supported = jwtAlgorithms(raw);
+      const key = raw.secret !== undefined ? { kind: 'secret' as const, secret: raw.secret }
+        : raw.publicKey !== undefined ? { kind: 'publicKey' as const, pem: raw.publicKey }
+          : { kind: 'jwks' as const, url: raw.jwksUrl ?? '' };
+      return {
+        ...scope, type: 'jwt', issuer: raw.issuer, audience: raw.audience, key, clockToleranceSeconds: raw.clockToleranceSeconds,
+        algorithms: raw.algorithms ?? (Array.isArray(supported) ? supported : []),
+      };
+    }
+  }
+}
+
 export interface TetherConfig {
   readonly path: string;
   readonly sources: readonly { id: string; kind: 'scim'; displayName: string }[];
@@ -80,6 +206,7 @@ export interface TetherConfig {
   readonly grantRules: readonly { id: string; when: readonly GrantCondition[]; tools: readonly string[] }[];
   readonly ceilings: Ceilings;
   readonly targets: readonly TargetConfig[];
+  readonly scimAuth: readonly ScimCredential[];
 }
 
 /** Reads and validates tether.yaml. Any problem stops startup with a message naming the key. */
@@ -124,5 +251,6 @@ export function parseConfig(text: string, absolutePath: string): TetherConfig {
       production: config.ceilings.production ?? DEFAULT_CEILINGS.production,
     },
     targets: config.targets,
+    scimAuth: config.scimAuth.map((credential) => toCredential(credential, config.sources.map((source) => source.id))),
   };
 }

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import { createConnector, type ConnectorDeps } from '../../connectors/registry.js';
 import { createBullQueues, type BullQueues, type QueueTarget } from '../../jobs/bullmq.js';
-import { authenticateToken } from '../app/auth/tokens.js';
+import { authenticateToken, type Principal } from '../app/auth/tokens.js';
 import type { Policy, TargetConnector } from '../app/ports.js';
 import { loadConfigFile, type TetherConfig } from '../config/file.js';
 import type { Env } from '../config/env.js';
+import { createScimAuth, type ScimAuth } from '../http/auth/scim-auth.js';
 import { createPgDb, createPgliteDb } from '../store/db-factory.js';
 import type { Db } from '../store/db.js';
 import { createStore, type Store } from '../store/index.js';
@@ -26,8 +27,11 @@ export interface Container {
   readonly connectors: ReadonlyMap<string, TargetConnector>;
   readonly queueTargets: readonly QueueTarget[];
   readonly clock: () => Date;
+  /** SCIM credentials configured in tether.yaml `scimAuth`, and the OAuth2 token endpoint's issuer. */
+  readonly scimAuth: ScimAuth;
   policy(): Policy;
-  authenticate(token: string): Promise<ReturnType<typeof authenticateToken> extends Promise<infer P> ? P : never>;
+  /** Database API/SCIM tokens, and OAuth2 access tokens issued to `scimAuth` credentials. */
+  authenticate(token: string): Promise<Principal | null>;
   close(): Promise<void>;
 }
 
@@ -60,13 +64,14 @@ export async function buildContainer(env: Env, logger: Logger, connectorDeps: Pa
     const queueTargets = config.targets.map((target) => ({ id: target.id, maxAttempts: target.maxAttempts, backoffMs: target.backoffMs, concurrency: target.concurrency }));
     const queues = createBullQueues({ redisUrl: redis.url, prefix: env.TETHER_QUEUE_PREFIX, targets: queueTargets });
     const connectors = new Map(config.targets.map((target) => [target.id, createConnector(target, { fetch: globalThis.fetch, clock, ...connectorDeps })]));
+    const scimAuth = createScimAuth({ credentials: config.scimAuth, accessTokens: store, clock, logger });
     const metrics = createMetrics({
       outboxPending: async () => (await store.readModels.storeStatus([])).outbox.pending,
     });
     return {
-      env, config, logger, db, store, redis, queues, metrics, connectors, queueTargets, clock,
+      env, config, logger, db, store, redis, queues, metrics, connectors, queueTargets, clock, scimAuth,
       policy: () => policy,
-      authenticate: (token) => authenticateToken(store, token, clock()),
+      authenticate: (token) => authenticateToken(store, token, clock(), (credentialId) => scimAuth.credentials.accessTokenPrincipal(credentialId)),
       async close() {
         await queues.close();
         await redis.stop();

@@ -8,10 +8,16 @@ export function roleAtLeast(role: Role, required: Role): boolean {
 }
 
 export interface Principal {
+  /** Stable id of the credential for audit (`actor`): a database token id, or `scim_cred:<id>` for a tether.yaml `scimAuth` credential. */
   readonly tokenId: string;
   readonly kind: 'admin' | 'scim';
   readonly role: Role | null;
+  /** The source a SCIM request without a `{baseEntity}` in its URL writes to; null when none is implied. */
   readonly sourceId: string | null;
+  /** Sources this credential may read and write; null means every configured source. */
+  readonly sourceIds: readonly string[] | null;
+  /** A read-only SCIM credential may GET and search but never write. */
+  readonly readOnly: boolean;
 }
 
 export interface StoredToken {
@@ -22,6 +28,8 @@ export interface StoredToken {
   readonly expiresAt: Date | null;
   readonly revokedAt: Date | null;
   readonly tokenHash: string;
+  /** Set on OAuth2 access tokens Tether issued to a configured `scimAuth` credential. */
+  readonly credentialId: string | null;
 }
 
 export interface TokenStore {
@@ -41,12 +49,15 @@ export function generateToken(kind: 'admin' | 'scim'): string {
 
 /**
  * Resolves a presented bearer token to a principal. The lookup is by hash; the final comparison is
- * constant-time, and expired or revoked tokens are refused exactly like unknown ones.
+ * constant-time, and expired or revoked tokens are refused exactly like unknown ones. An issued OAuth2
+ * access token takes the scope its credential has in the running config (`resolveCredential`), so the
+ * tokens of a credential removed from tether.yaml stop working when Tether restarts without it.
  */
 export async function authenticateToken(
   store: TokenStore,
   presented: string,
   now: Date,
+  resolveCredential: (credentialId: string) => Principal | null = () => null,
 ): Promise<Principal | null> {
   if (presented.length < 16 || presented.length > 512) return null;
   const presentedHash = hashToken(presented);
@@ -55,6 +66,14 @@ export async function authenticateToken(
   const matches = timingSafeEqual(Buffer.from(stored.tokenHash, 'hex'), Buffer.from(presentedHash, 'hex'));
   if (!matches || stored.revokedAt !== null) return null;
   if (stored.expiresAt !== null && stored.expiresAt.getTime() <= now.getTime()) return null;
+  if (stored.credentialId !== null) return resolveCredential(stored.credentialId);
   await store.touchToken(stored.id, now).catch(() => undefined);
-  return { tokenId: stored.id, kind: stored.kind, role: stored.role, sourceId: stored.sourceId };
+  return {
+    tokenId: stored.id,
+    kind: stored.kind,
+    role: stored.role,
+    sourceId: stored.sourceId,
+    sourceIds: stored.sourceId === null ? null : [stored.sourceId],
+    readOnly: false,
+  };
 }
