@@ -99,7 +99,7 @@ export interface TargetStateRecord {
   readonly appliedAt: Date;
 }
 
-export type ChangeEventKind = ChangeKind | 'agent_registered';
+export type ChangeEventKind = ChangeKind | 'agent_registered' | 'agent_updated' | 'agent_suspended' | 'agent_resumed' | 'agent_retired';
 
 export interface ChangeEventWrite {
   readonly id: string;

@@ -1,9 +1,36 @@
+import type { AgentProfile, ProvisionedAgent } from '../app/agents/agent-write.js';
+import type { AgentRowChange } from '../app/agents/update-agent.js';
+import type { DirectoryQuery, Page } from '../app/directory/directory-query.js';
 import type { SponsoredAgent } from '../app/pipeline/recompute-sponsor.js';
 import type { AgentRecord, DelegationRecord, EntitlementVersionRecord } from '../app/records.js';
 import type { Denial } from '../domain/entitlements.js';
 import type { Entitlement } from '../domain/types.js';
+import { AGENT_MAPPING, AGENT_SORT } from './agent-mapping.js';
 import type { Queryable } from './db.js';
+import { filterToSql, SqlParams } from './filter-sql.js';
 import { toAgent, type AgentRow } from './rows.js';
+import { isUuid } from './ids.js';
+
+
+interface ProvisionedRow extends AgentRow {
+  external_id: string | null; display_name: string | null; description: string | null; agent_type: string | null;
+  resource: Record<string, unknown>; revision: number; entitlements: Entitlement[] | null; owners: { id: string; display: string | null }[];
+}
+
+/** The agent with its profile, owners (sponsor first) and current effective entitlements. */
+const PROVISIONED_SELECT = `
+  select a.*, v.entitlements,
+         (select coalesce(json_agg(json_build_object('id', o.id, 'display', coalesce(p.display_name, p.user_name)) order by o.n), '[]'::json)
+            from unnest(array[a.sponsor_id] || a.backup_sponsor_ids) with ordinality as o(id, n)
+            left join persons p on p.id = o.id) as owners
+    from agents a left join entitlement_versions v on v.agent_id = a.id and v.version = a.current_version`;
+
+function toProvisioned(row: ProvisionedRow): ProvisionedAgent {
+  const profile: AgentProfile = {
+    externalId: row.external_id, displayName: row.display_name, description: row.description, agentType: row.agent_type, resource: row.resource,
+  };
+  return { ...toAgent(row), profile, revision: row.revision, owners: row.owners, effective: row.entitlements ?? [] };
+}
 
 interface VersionRow {
   agent_id: string; version: number; sponsor_id: string; entitlements: Entitlement[]; denied: Denial[]; reason: string;
@@ -38,8 +65,83 @@ export function agentOps(q: Queryable) {
       );
     },
 
+    async setAgentProfile(agentId: string, profile: AgentProfile, state: 'active' | 'suspended'): Promise<void> {
+      await q.query(
+        `update agents set external_id = $2, display_name = $3, description = $4, agent_type = $5, resource = $6, state = $7 where id = $1`,
+        [agentId, profile.externalId, profile.displayName, profile.description, profile.agentType, profile.resource, state],
+      );
+    },
+
+    async updateAgentRow(id: string, change: AgentRowChange, now: Date): Promise<void> {
+      const { profile } = change;
+      await q.query(
+        `update agents set name = $2, purpose = $3, environment = $4, state = $5, sponsor_id = $6, backup_sponsor_ids = $7::uuid[],
+                requested_tools = $8::text[], expires_at = $9, delegation_id = $10, external_id = $11, display_name = $12, description = $13,
+                agent_type = $14, resource = $15, revision = revision + 1, updated_at = $16
+          where id = $1`,
+        [id, change.name, change.purpose, change.environment, change.state, change.sponsorId, change.backupSponsorIds, change.requestedTools,
+          change.expiresAt, change.delegationId, profile.externalId, profile.displayName, profile.description, profile.agentType, profile.resource, now],
+      );
+    },
+
+    /** Live (not retired) agents only: a retired agent is history, not a resource. */
+    async getProvisionedAgent(id: string): Promise<ProvisionedAgent | null> {
+      if (!isUuid(id)) return null;
+      const result = await q.query<ProvisionedRow>(`${PROVISIONED_SELECT} where a.id = $1 and a.state <> 'retired'`, [id]);
+      return result.rows[0] === undefined ? null : toProvisioned(result.rows[0]);
+    },
+
+    async lockProvisionedAgent(id: string): Promise<ProvisionedAgent | null> {
+      if (!isUuid(id)) return null;
+      const result = await q.query<ProvisionedRow>(`${PROVISIONED_SELECT} where a.id = $1 and a.state <> 'retired' for update of a`, [id]);
+      return result.rows[0] === undefined ? null : toProvisioned(result.rows[0]);
+    },
+
+    async listProvisionedAgents(query: DirectoryQuery): Promise<Page<ProvisionedAgent>> {
+      const params = new SqlParams();
+      const where = [`a.state <> 'retired'`];
+      if (query.filter !== null) where.push(filterToSql(query.filter, AGENT_MAPPING, params));
+      const sort = query.sortBy === null ? undefined : AGENT_SORT[query.sortBy.toLowerCase()];
+      const order = sort === undefined ? 'a.created_at, a.id' : `${sort} ${query.sortOrder === 'descending' ? 'desc' : 'asc'} nulls last, a.id`;
+      const whereSql = where.join(' and ');
+      const total = await q.query<{ n: number }>(`select count(*)::int as n from agents a where ${whereSql}`, params.values);
+      const totalResults = total.rows[0]?.n ?? 0;
+      if (query.count === 0) return { totalResults, items: [] };
+      const limit = params.add(query.count);
+      const offset = params.add(Math.max(0, query.startIndex - 1));
+      const rows = await q.query<ProvisionedRow>(`${PROVISIONED_SELECT} where ${whereSql} order by ${order} limit ${limit} offset ${offset}`, params.values);
+      return { totalResults, items: rows.rows.map(toProvisioned) };
+    },
+
+    async personsInSource(sourceId: string, ids: readonly string[]): Promise<{ id: string; active: boolean }[]> {
+      const valid = ids.filter(isUuid);
+      if (valid.length === 0) return [];
+      const result = await q.query<{ id: string; active: boolean }>(
+        'select id, active from persons where id = any($1::uuid[]) and source_id = $2 and deleted_at is null',
+        [valid, sourceId],
+      );
+      return result.rows;
+    },
+
+    async agentIdentityTaken(name: string, externalId: string | null, exceptId: string | null): Promise<'name' | 'externalId' | null> {
+      const result = await q.query<{ by_name: boolean }>(
+        `select lower(name) = lower($1) as by_name from agents
+          where state <> 'retired' and ($3::uuid is null or id <> $3::uuid) and (lower(name) = lower($1) or ($2::text is not null and external_id = $2))
+          order by 1 desc limit 1`,
+        [name, externalId, exceptId],
+      );
+      const row = result.rows[0];
+      return row === undefined ? null : row.by_name ? 'name' : 'externalId';
+    },
+
+    async liveAgentExists(id: string): Promise<boolean> {
+      if (!isUuid(id)) return false;
+      const result = await q.query(`select 1 from agents where id = $1 and state <> 'retired'`, [id]);
+      return result.rowCount > 0;
+    },
+
     async getAgentRecord(id: string): Promise<AgentRecord | null> {
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+      if (!isUuid(id)) return null;
       const result = await q.query<AgentRow>('select * from agents where id = $1', [id]);
       return result.rows[0] === undefined ? null : toAgent(result.rows[0]);
     },
@@ -60,7 +162,11 @@ export function agentOps(q: Queryable) {
       }>(
         `select a.*, d.id as d_id, d.tools as d_tools, d.not_before as d_not_before, d.expires_at as d_expires_at
            from agents a left join delegations d on d.id = a.delegation_id
-          where a.sponsor_id = $1 and a.state <> 'retired' order by a.id`,
+          where a.sponsor_id = $1
+            and (a.state <> 'retired'
+                 -- A retired agent stays in its sponsor's recompute until a version has revoked what it held.
+                 or exists (select 1 from entitlement_versions v where v.agent_id = a.id and v.version = a.current_version and v.entitlements <> '[]'::jsonb))
+          order by a.id`,
         [personId],
       );
       return result.rows.map((row) => ({
@@ -87,7 +193,8 @@ export function agentOps(q: Queryable) {
 
     async advanceVersion(agentId: string, expected: number, next: number, now: Date): Promise<boolean> {
       const result = await q.query(
-        'update agents set current_version = $3, updated_at = $4 where id = $1 and current_version = $2',
+        // The representation (SCIM `entitlements`) changes with the version, so its revision does too.
+        'update agents set current_version = $3, revision = revision + 1, updated_at = $4 where id = $1 and current_version = $2',
         [agentId, expected, next, now],
       );
       return result.rowCount === 1;

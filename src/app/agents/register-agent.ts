@@ -51,73 +51,92 @@ export interface RegisterAgentDeps {
   readonly policy: () => Policy;
 }
 
+/** Where a registration comes from: the admin API, or an identity provider over SCIM (`/Agents`). */
+export interface RegistrationChannel {
+  /** Audit label of who registered it (`admin_token:...`, `scim_token:...`). */
+  readonly actor: string;
+  readonly origin: 'admin' | 'scim';
+  readonly sourceId: string | null;
+  readonly receivedAt: Date;
+}
+
 export async function registerAgent(deps: RegisterAgentDeps, actor: Actor, input: RegisterAgentInput): Promise<AgentRecord> {
-  validateTools(input.requestedTools, deps.policy(), 'requestedTools');
-  if (input.delegation.tools !== null) validateTools(input.delegation.tools, deps.policy(), 'delegation.tools');
-  const receivedAt = deps.clock();
-  const agent = await deps.store.transaction(async (tx) => {
-    const sponsor = await requireSponsor(tx, input.sponsor, 'sponsor');
-    const backups: string[] = [];
-    for (const [index, ref] of input.backupSponsors.entries()) {
-      const backup = await requireSponsor(tx, ref, `backupSponsors[${index}]`);
-      if (backup.id !== sponsor.id && !backups.includes(backup.id)) backups.push(backup.id);
-    }
-    const now = deps.clock();
-    const agentId = crypto.randomUUID();
-    const delegationId = crypto.randomUUID();
-    const agent: AgentRecord = {
-      id: agentId,
-      name: input.name,
-      purpose: input.purpose,
-      environment: input.environment,
-      state: 'active',
-      sponsorId: sponsor.id,
-      backupSponsorIds: backups,
-      owner: input.owner,
-      requestedTools: [...new Set(input.requestedTools)],
-      expiresAt: input.expiresAt,
-      delegationId,
-      currentVersion: 0,
-      createdAt: now,
-      updatedAt: now,
-    };
-    await tx.insertAgent(agent);
-    await tx.insertDelegation({
-      id: delegationId,
-      agentId,
-      approver: input.delegation.approver,
-      justification: input.delegation.justification,
-      tools: input.delegation.tools ?? agent.requestedTools,
-      targetSystems: input.delegation.targetSystems,
-      notBefore: input.delegation.notBefore,
-      expiresAt: input.delegation.expiresAt,
-      createdAt: now,
-    });
-    const eventId = crypto.randomUUID();
-    await tx.insertChangeEvent({
-      id: eventId,
-      sourceId: null,
-      origin: 'admin',
-      kind: 'agent_registered',
-      subjectType: 'agent',
-      subjectId: agentId,
-      detail: { environment: agent.environment, requestedTools: agent.requestedTools.length },
-      sourceTime: null,
-      receivedAt,
-      committedAt: now,
-    });
-    await tx.insertOutbox([{ kind: 'recompute', personId: sponsor.id, changeEventId: eventId }]);
-    await tx.appendAudit({
-      at: now,
-      actor: actorLabel(actor),
-      action: 'agent.registered',
-      subjectType: 'agent',
-      subjectId: agentId,
-      detail: { changeEventId: eventId, sponsorId: sponsor.id, delegationId, requestedTools: agent.requestedTools },
-    });
-    return agent;
-  });
+  validateRegistrationTools(input, deps.policy());
+  const channel: RegistrationChannel = { actor: actorLabel(actor), origin: 'admin', sourceId: null, receivedAt: deps.clock() };
+  const agent = await deps.store.transaction((tx) => registerAgentInTx(tx, input, channel, deps.clock()));
   await enqueueAfterCommit(deps, [agent.sponsorId]);
+  return agent;
+}
+
+/** Refuses requested or delegated tools that match nothing in the catalog, before anything is written. */
+export function validateRegistrationTools(input: RegisterAgentInput, policy: Policy): void {
+  validateTools(input.requestedTools, policy, 'requestedTools');
+  if (input.delegation.tools !== null) validateTools(input.delegation.tools, policy, 'delegation.tools');
+}
+
+/**
+ * The registration itself, inside the caller's transaction: agent row, delegation record, change event,
+ * recompute outbox row and audit entry commit together. The caller enqueues the recompute after commit.
+ */
+export async function registerAgentInTx(tx: RegisterAgentTx, input: RegisterAgentInput, channel: RegistrationChannel, now: Date): Promise<AgentRecord> {
+  const sponsor = await requireSponsor(tx, input.sponsor, 'sponsor');
+  const backups: string[] = [];
+  for (const [index, ref] of input.backupSponsors.entries()) {
+    const backup = await requireSponsor(tx, ref, `backupSponsors[${index}]`);
+    if (backup.id !== sponsor.id && !backups.includes(backup.id)) backups.push(backup.id);
+  }
+  const agentId = crypto.randomUUID();
+  const delegationId = crypto.randomUUID();
+  const agent: AgentRecord = {
+    id: agentId,
+    name: input.name,
+    purpose: input.purpose,
+    environment: input.environment,
+    state: 'active',
+    sponsorId: sponsor.id,
+    backupSponsorIds: backups,
+    owner: input.owner,
+    requestedTools: [...new Set(input.requestedTools)],
+    expiresAt: input.expiresAt,
+    delegationId,
+    currentVersion: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await tx.insertAgent(agent);
+  await tx.insertDelegation({
+    id: delegationId,
+    agentId,
+    approver: input.delegation.approver,
+    justification: input.delegation.justification,
+    tools: input.delegation.tools ?? agent.requestedTools,
+    targetSystems: input.delegation.targetSystems,
+    notBefore: input.delegation.notBefore,
+    expiresAt: input.delegation.expiresAt,
+    createdAt: now,
+  });
+  const eventId = crypto.randomUUID();
+  await tx.insertChangeEvent({
+    id: eventId,
+    sourceId: channel.sourceId,
+    origin: channel.origin,
+    kind: 'agent_registered',
+    subjectType: 'agent',
+    subjectId: agentId,
+    detail: { environment: agent.environment, requestedTools: agent.requestedTools.length },
+    sourceTime: null,
+    receivedAt: channel.receivedAt,
+    committedAt: now,
+  });
+  await tx.insertOutbox([{ kind: 'recompute', personId: sponsor.id, changeEventId: eventId }]);
+  await tx.appendAudit({
+    at: now,
+    actor: channel.actor,
+    action: 'agent.registered',
+    subjectType: 'agent',
+    subjectId: agentId,
+    detail: { changeEventId: eventId, sponsorId: sponsor.id, delegationId, requestedTools: agent.requestedTools },
+  });
   return agent;
 }
 
@@ -132,7 +151,8 @@ async function requireSponsor(tx: RegisterAgentTx, ref: SponsorRef, field: strin
   return person;
 }
 
-function validateTools(tools: readonly string[], policy: Policy, field: string): void {
+/** Every entry must be a tool id or pattern that matches at least one tool of the catalog. */
+export function validateTools(tools: readonly string[], policy: Policy, field: string): void {
   for (const tool of tools) {
     const known = isToolPattern(tool) && expandRequested([tool], policy.catalog).some((id) => policy.catalog.has(id));
     if (!known) {

@@ -1,9 +1,11 @@
+import { AGENT_STATES, ENVIRONMENTS } from '../../domain/types.js';
+import { CORE_AGENT, TETHER_AGENT_URN } from './agent-resource.js';
 import { CORE_GROUP, CORE_USER, ENTERPRISE_USER } from './constants.js';
 
 /** RFC 7643 §7 attribute definitions for the schemas Tether serves. */
 interface Attribute {
   name: string;
-  type: 'string' | 'boolean' | 'complex' | 'reference' | 'dateTime';
+  type: 'string' | 'boolean' | 'complex' | 'reference' | 'dateTime' | 'binary';
   multiValued: boolean;
   required: boolean;
   caseExact: boolean;
@@ -13,6 +15,7 @@ interface Attribute {
   description: string;
   subAttributes?: Attribute[];
   referenceTypes?: string[];
+  canonicalValues?: string[];
 }
 
 function attribute(name: string, description: string, overrides: Partial<Attribute> = {}): Attribute {
@@ -87,6 +90,64 @@ const GROUP_ATTRIBUTES: Attribute[] = [
   }),
 ];
 
+const readOnly = { mutability: 'readOnly' } as const;
+
+/**
+ * draft-wzdk-scim-agent-resource-00 (and draft-abbey-scim-agent-extension-00, same URN): what Tether stores
+ * and serves. `entitlements` are computed (the agent's effective rights), hence read-only here.
+ */
+const AGENT_ATTRIBUTES: Attribute[] = [
+  attribute('agentUserName', 'Unique name of the agent; Tether\'s agent name. `name` (draft-abbey) is accepted instead', { required: true, uniqueness: 'server' }),
+  attribute('name', 'draft-abbey-scim-agent-extension\'s spelling of agentUserName; same value', { uniqueness: 'server' }),
+  attribute('displayName', 'The name of the agent, suitable for display'),
+  attribute('description', 'What the agent is'),
+  attribute('agentType', 'A label classifying the agent (e.g. Assistant); no canonical values'),
+  attribute('active', 'false suspends the agent: every right is revoked until it is true again', { type: 'boolean' }),
+  attribute('owners', 'Users accountable for the agent. The first is its sponsor (its rights never exceed theirs), the others backup sponsors in order', {
+    type: 'complex', multiValued: true, required: true,
+    subAttributes: [
+      attribute('value', 'The id of a User of the same source', { required: true, caseExact: true }),
+      attribute('$ref', 'The URI of the User', { type: 'reference', referenceTypes: ['User'], ...readOnly }),
+      attribute('type', 'Only User owners are supported', { canonicalValues: ['User'] }),
+      attribute('display', 'The owner\'s name', readOnly),
+    ],
+  }),
+  attribute('parent', 'The agent this agent belongs under', {
+    type: 'complex',
+    subAttributes: [
+      attribute('value', 'The id of the parent Agent', { caseExact: true }),
+      attribute('$ref', 'The URI of the parent Agent', { type: 'reference', referenceTypes: ['Agent'], ...readOnly }),
+      attribute('display', 'The parent\'s name'),
+    ],
+  }),
+  attribute('entitlements', 'The agent\'s effective rights now (requested ∩ covered by the sponsor ∩ environment ceiling); computed', {
+    type: 'complex', multiValued: true, ...readOnly,
+    subAttributes: [
+      attribute('value', 'Tool id', { ...readOnly, caseExact: true }),
+      attribute('display', 'System the tool belongs to', readOnly),
+      attribute('type', 'Risk class of the tool', { ...readOnly, canonicalValues: ['read', 'write', 'orchestrate'] }),
+    ],
+  }),
+  multiValued('roles', 'Roles of the agent (stored, not interpreted)'),
+  attribute('subject', 'The subject of the agent in inbound tokens (stored, not interpreted)', { caseExact: true }),
+  attribute('protocols', 'Protocols the agent speaks (stored, not interpreted)', {
+    type: 'complex', multiValued: true,
+    subAttributes: [attribute('type', 'A2A, OpenAPI, MCP-Server...'), attribute('specificationUrl', 'Where the protocol document is', { type: 'reference', referenceTypes: ['external'] })],
+  }),
+  attribute('x509Certificates', 'Certificates of the agent (stored, not interpreted)', {
+    type: 'complex', multiValued: true,
+    subAttributes: [attribute('value', 'DER certificate, base64', { type: 'binary', caseExact: true }), attribute('display', 'A label'), attribute('type', 'A label')],
+  }),
+];
+
+const TETHER_AGENT_ATTRIBUTES: Attribute[] = [
+  attribute('purpose', 'Why the agent exists; required by Tether', { required: true }),
+  attribute('environment', 'Where the agent runs; its ceiling of rights. Default sandbox', { canonicalValues: [...ENVIRONMENTS], caseExact: true }),
+  attribute('requestedTools', 'Tool ids or patterns (crm.*) from the tool catalog; validated on write', { multiValued: true, caseExact: true }),
+  attribute('expiresAt', 'After this instant the agent holds no right', { type: 'dateTime' }),
+  attribute('state', 'Tether\'s lifecycle state of the agent', { ...readOnly, canonicalValues: [...AGENT_STATES], caseExact: true }),
+];
+
 function schema(id: string, name: string, description: string, attributes: Attribute[]) {
   return { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'], id, name, description, attributes, meta: { resourceType: 'Schema', location: `/Schemas/${id}` } };
 }
@@ -95,4 +156,6 @@ export const SCHEMAS = [
   schema(CORE_USER, 'User', 'User Account', USER_ATTRIBUTES),
   schema(ENTERPRISE_USER, 'EnterpriseUser', 'Enterprise User', ENTERPRISE_ATTRIBUTES),
   schema(CORE_GROUP, 'Group', 'Group', GROUP_ATTRIBUTES),
+  schema(CORE_AGENT, 'Agent', 'AI agent (draft-wzdk-scim-agent-resource-00)', AGENT_ATTRIBUTES),
+  schema(TETHER_AGENT_URN, 'TetherAgent', 'Tether\'s agent extension: purpose, environment, requested tools, expiry, state', TETHER_AGENT_ATTRIBUTES),
 ];

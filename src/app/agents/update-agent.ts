@@ -1,0 +1,153 @@
+import { isDeepStrictEqual } from 'node:util';
+import { AppError } from '../../domain/errors.js';
+import type { AgentState, Environment } from '../../domain/types.js';
+import { enqueueAfterCommit } from '../directory/people.js';
+import type { Clock, Logger, Policy, WorkQueue } from '../ports.js';
+import type { AuditEntry, DelegationRecord, OutboxRow } from '../records.js';
+import {
+  validateAgentWrite, type AgentChangeContext, type AgentChangeEvent, type AgentChangeKind, type AgentProfile, type AgentValidationTx,
+  type AgentWrite, type ProvisionedAgent,
+} from './agent-write.js';
+import { validateTools } from './register-agent.js';
+
+/** The columns an update rewrites; the store bumps `revision` and `updated_at` with them. */
+export interface AgentRowChange {
+  readonly name: string;
+  readonly purpose: string;
+  readonly environment: Environment;
+  readonly state: AgentState;
+  readonly sponsorId: string;
+  readonly backupSponsorIds: readonly string[];
+  readonly requestedTools: readonly string[];
+  readonly expiresAt: Date | null;
+  readonly delegationId: string | null;
+  readonly profile: AgentProfile;
+}
+
+/** What changing a live agent needs from its transaction. */
+export interface AgentChangeTx {
+  /** Locks the agent row for the rest of the transaction; null when absent or retired. */
+  lockProvisionedAgent(id: string): Promise<ProvisionedAgent | null>;
+  updateAgentRow(id: string, change: AgentRowChange, now: Date): Promise<void>;
+  insertChangeEvent(event: AgentChangeEvent): Promise<void>;
+  insertOutbox(rows: readonly OutboxRow[]): Promise<void>;
+  appendAudit(entry: AuditEntry): Promise<void>;
+}
+
+export interface UpdateAgentTx extends AgentChangeTx, AgentValidationTx {
+  insertDelegation(delegation: DelegationRecord): Promise<void>;
+}
+
+export interface AgentChangeDeps<Tx> {
+  readonly store: { transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> };
+  readonly queue: WorkQueue;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export type UpdateAgentDeps = AgentChangeDeps<UpdateAgentTx> & { readonly policy: () => Policy };
+
+/**
+ * Replaces an agent's state with `produce(current)` (SCIM PUT, or PATCH applied to the current
+ * representation). Owners become sponsor and backups; `active: false` suspends, `active: true` resumes; new
+ * requested tools get a new delegation record. Row, delegation, change event, audit and the recompute outbox
+ * row commit together; a write that changes nothing commits nothing.
+ */
+export async function updateAgent(
+  deps: UpdateAgentDeps,
+  context: AgentChangeContext,
+  id: string,
+  produce: (current: ProvisionedAgent) => AgentWrite,
+  expectedRevision: number | null,
+): Promise<void> {
+  const sponsorId = await deps.store.transaction(async (tx) => {
+    const current = await lockLiveAgent(tx, id, expectedRevision);
+    const write = produce(current);
+    validateTools(write.requestedTools, deps.policy(), 'requestedTools');
+    const [sponsor, ...backups] = await validateAgentWrite(tx, context.sourceId, write, { id, ownerIds: [current.sponsorId, ...current.backupSponsorIds] });
+    const now = deps.clock();
+    const state = nextState(current.state, write.active, sponsor !== current.sponsorId);
+    const requestedTools = [...new Set(write.requestedTools)];
+    const toolsChanged = !sameSet(requestedTools, current.requestedTools);
+    const change: AgentRowChange = {
+      name: write.name, purpose: write.purpose, environment: write.environment, state, sponsorId: sponsor ?? current.sponsorId,
+      backupSponsorIds: backups, requestedTools, expiresAt: write.expiresAt,
+      delegationId: toolsChanged ? crypto.randomUUID() : current.delegationId, profile: write.profile,
+    };
+    const changed = changedFields(current, change);
+    if (changed.length === 0) return null;
+    if (toolsChanged && change.delegationId !== null) {
+      await tx.insertDelegation({
+        id: change.delegationId, agentId: id, approver: context.actor, justification: 'requested tools changed over SCIM',
+        tools: requestedTools, targetSystems: [], notBefore: null, expiresAt: null, createdAt: now,
+      });
+    }
+    await tx.updateAgentRow(id, change, now);
+    await recordAgentChange(tx, context, { agentId: id, kind: kindOf(current.state, state), sponsorId: change.sponsorId, detail: { changed }, now });
+    return change.sponsorId;
+  });
+  if (sponsorId !== null) await enqueueAfterCommit(deps, [sponsorId]);
+}
+
+/** The live agent, locked, at the revision the client expects (SCIM If-Match), or an AppError. */
+export async function lockLiveAgent(tx: AgentChangeTx, id: string, expectedRevision: number | null): Promise<ProvisionedAgent> {
+  const current = await tx.lockProvisionedAgent(id);
+  if (current === null) throw new AppError('not_found', `Agent ${id} not found`, { detail: `Resource ${id} not found` });
+  if (expectedRevision !== null && expectedRevision !== current.revision) {
+    throw new AppError('precondition_failed', 'version mismatch', { detail: `Resource ${id} has changed since version ${expectedRevision}` });
+  }
+  return current;
+}
+
+/** Change event, audit entry and the sponsor's recompute outbox row, in the caller's transaction. */
+export async function recordAgentChange(
+  tx: AgentChangeTx,
+  context: AgentChangeContext,
+  change: { readonly agentId: string; readonly kind: AgentChangeKind; readonly sponsorId: string; readonly detail: Readonly<Record<string, unknown>>; readonly now: Date },
+): Promise<void> {
+  const eventId = crypto.randomUUID();
+  await tx.insertChangeEvent({
+    id: eventId, sourceId: context.sourceId, origin: context.origin, kind: change.kind, subjectType: 'agent', subjectId: change.agentId,
+    detail: change.detail, sourceTime: null, receivedAt: context.receivedAt, committedAt: change.now,
+  });
+  await tx.insertOutbox([{ kind: 'recompute', personId: change.sponsorId, changeEventId: eventId }]);
+  await tx.appendAudit({
+    at: change.now, actor: context.actor, action: `agent.${change.kind.slice('agent_'.length)}`, subjectType: 'agent', subjectId: change.agentId,
+    detail: { changeEventId: eventId, sponsorId: change.sponsorId, ...change.detail },
+  });
+}
+
+/** `active: false` suspends; `active: true` resumes a suspended agent, and a new sponsor takes over a pending reassignment. */
+function nextState(current: AgentState, active: boolean, sponsorChanged: boolean): AgentState {
+  if (!active) return 'suspended';
+  if (current === 'suspended') return 'active';
+  if (current === 'pending_reassignment' && sponsorChanged) return 'active';
+  return current;
+}
+
+function kindOf(before: AgentState, after: AgentState): AgentChangeKind {
+  if (before !== after && after === 'suspended') return 'agent_suspended';
+  if (before !== after && after === 'active') return 'agent_resumed';
+  return 'agent_updated';
+}
+
+/** Names only: change events and audit details carry no free text from the client. */
+function changedFields(current: ProvisionedAgent, change: AgentRowChange): string[] {
+  const checks: [string, boolean][] = [
+    ['name', current.name !== change.name],
+    ['purpose', current.purpose !== change.purpose],
+    ['environment', current.environment !== change.environment],
+    ['state', current.state !== change.state],
+    ['sponsor', current.sponsorId !== change.sponsorId],
+    ['backupSponsors', !isDeepStrictEqual([...current.backupSponsorIds], [...change.backupSponsorIds])],
+    ['requestedTools', !sameSet(current.requestedTools, change.requestedTools)],
+    ['expiresAt', (current.expiresAt?.getTime() ?? null) !== (change.expiresAt?.getTime() ?? null)],
+    ['profile', !isDeepStrictEqual(current.profile, change.profile)],
+  ];
+  return checks.filter(([, differs]) => differs).map(([name]) => name);
+}
+
+function sameSet(left: readonly string[], right: readonly string[]): boolean {
+  const set = new Set(left);
+  return set.size === new Set(right).size && right.every((item) => set.has(item));
+}
