@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   invalid_path: { status: 400, retryable: false, title: 'Invalid path' },
   invalid_value: { status: 400, retryable: false, title: 'Invalid value' },
   invalid_syntax: { status: 400, retryable: false, title: 'Invalid syntax' },
+  no_target: { status: 400, retryable: false, title: 'Path matched nothing' },
   mutability: { status: 400, retryable: false, title: 'Attribute is not writable' },
   too_many: { status: 400, retryable: false, title: 'Too many results' },
   unauthenticated: { status: 401, retryable: false, title: 'Authentication required' },

@@ -4,8 +4,10 @@ import type { Logger } from 'pino';
 import { apiRouter } from './api/router.js';
 import type { ApiDeps } from './api/routes.js';
 import type { Authenticate } from './auth/bearer.js';
+import { OAUTH_TOKEN_PATHS, oauthTokenRouter } from './auth/oauth-token.js';
 import './request-context.js';
 import { scimRouter, type ScimDeps } from './scim/router.js';
+import { SCIM_MOUNT, scimUrlForms } from './scim/url-forms.js';
 
 export interface Readiness {
   /** Each dependency: 'ok' or a short reason (never a connection string). */
@@ -56,6 +58,7 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   app.set('trust proxy', deps.trustProxy);
   app.set('etag', false);
   app.use(requestContext(deps.logger, deps.observeHttp));
+  app.use(scimUrlForms());
 
   app.get('/healthz', (_request, response) => {
     response.json({ status: 'ok' });
@@ -71,7 +74,9 @@ export function createHttpApp(deps: HttpAppDeps): Express {
 
   const maxBodyBytes = deps.maxBodyBytes ?? 1_048_576;
   const scim = scimRouter({ ...deps.scim, authenticate: deps.authenticate, logger: deps.logger, maxBodyBytes });
-  app.use('/scim/v2', scim);
+  // Before the SCIM mount: the token endpoint authenticates OAuth2 clients, not SCIM callers.
+  app.use(OAUTH_TOKEN_PATHS, oauthTokenRouter(deps.scim.scimAuth));
+  app.use(SCIM_MOUNT, scim);
   app.use('/api/v1', apiRouter({ ...deps.api, authenticate: deps.authenticate, logger: deps.logger, version: deps.version, maxBodyBytes }));
   app.use((request, response) => {
     response.status(404).json({ status: 404, detail: `No route ${request.method} ${request.path}` });

@@ -25,6 +25,9 @@ export async function startServer(container: Container): Promise<Running & { por
       people: { ...base, store },
       groups: { ...base, store },
       directory: store,
+      sourceIds: container.config.sources.map((source) => source.id),
+      scimAuth: container.scimAuth,
+      agents: { ...base, store, policy: () => container.policy() },
     },
     api: {
       agents: { ...base, store, policy: () => container.policy() },

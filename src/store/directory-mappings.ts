@@ -1,5 +1,6 @@
 import type { FilterValue } from '../app/directory/directory-query.js';
 import type { ResourceMapping, SqlParams } from './filter-sql.js';
+import { isUuid } from './ids.js';
 
 export const ENTERPRISE_URN = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
@@ -32,7 +33,7 @@ const CANONICAL = canonicalMap();
 function membershipExists(params: SqlParams, memberSql: string, groupSql: string, value: FilterValue, op: string, which: 'member' | 'group'): string {
   if (op === 'pr') return `exists (select 1 from memberships m where m.${which === 'member' ? 'group_id' : 'member_id'} = ${which === 'member' ? groupSql : memberSql})`;
   if (op !== 'eq') return 'false';
-  if (typeof value !== 'string' || !/^[0-9a-f-]{36}$/i.test(value)) return 'false';
+  if (!isUuid(value)) return 'false';
   const param = params.add(value);
   return which === 'member'
     ? `exists (select 1 from memberships m where m.group_id = ${groupSql} and m.member_id = ${param}::uuid)`

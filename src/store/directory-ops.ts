@@ -7,6 +7,7 @@ import type { Queryable } from './db.js';
 import { filterToSql, SqlParams } from './filter-sql.js';
 import { GROUP_MAPPING, GROUP_SORT, USER_MAPPING, USER_SORT } from './directory-mappings.js';
 import { isUniqueViolation, toGroup, toPerson, type GroupRow, type PersonRow } from './rows.js';
+import { isUuid } from './ids.js';
 
 const PERSON_COLUMNS = 'id, source_id, external_id, user_name, display_name, active, attributes, resource, version, created_at, updated_at';
 const GROUP_COLUMNS = 'id, source_id, external_id, display_name, resource, version, created_at, updated_at';
@@ -39,6 +40,7 @@ function uniqueness(error: unknown, detail: string): unknown {
 export function directoryOps(q: Queryable) {
   return {
     async lockPerson(sourceId: string, id: string): Promise<PersonRecord | null> {
+      if (!isUuid(id)) return null;
       const result = await q.query<PersonRow>(
         `select ${PERSON_COLUMNS} from persons where id = $1 and source_id = $2 and deleted_at is null for update`,
         [id, sourceId],
@@ -89,7 +91,7 @@ export function directoryOps(q: Queryable) {
           : 'userName' in ref
             ? ['source_id = $1 and lower(user_name) = lower($2)', [ref.sourceId, ref.userName]]
             : ['source_id = $1 and external_id = $2', [ref.sourceId, ref.externalId]];
-      if ('id' in ref && !/^[0-9a-f-]{36}$/i.test(ref.id)) return null;
+      if ('id' in ref && !isUuid(ref.id)) return null;
       const result = await q.query<{ id: string; active: boolean }>(
         `select id, active from persons where ${where} and deleted_at is null limit 1`,
         params,
@@ -115,6 +117,7 @@ export function directoryOps(q: Queryable) {
     },
 
     async lockGroup(sourceId: string, id: string): Promise<GroupRecord | null> {
+      if (!isUuid(id)) return null;
       const result = await q.query<GroupRow>(
         `select ${GROUP_COLUMNS} from groups where id = $1 and source_id = $2 and deleted_at is null for update`,
         [id, sourceId],
@@ -154,7 +157,7 @@ export function directoryOps(q: Queryable) {
     },
 
     async resolveMembers(sourceId: string, ids: readonly string[]): Promise<GroupMember[]> {
-      const valid = ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id));
+      const valid = ids.filter((id) => isUuid(id));
       if (valid.length === 0) return [];
       const result = await q.query<{ id: string; type: 'User' | 'Group'; display: string | null }>(
         `select id, 'User' as type, coalesce(display_name, user_name) as display from persons
@@ -169,16 +172,16 @@ export function directoryOps(q: Queryable) {
     async addMembers(groupId: string, members: readonly GroupMember[], now: Date): Promise<string[]> {
       if (members.length === 0) return [];
       const result = await q.query<{ member_id: string }>(
-        `insert into memberships (group_id, member_id, member_type, added_at)
-         select $1, m.id, m.type, $4 from unnest($2::uuid[], $3::text[]) as m(id, type)
+        `insert into memberships (group_id, member_id, member_type, display, added_at)
+         select $1, m.id, m.type, m.display, $5 from unnest($2::uuid[], $3::text[], $4::text[]) as m(id, type, display)
          on conflict do nothing returning member_id`,
-        [groupId, members.map((member) => member.id), members.map((member) => member.type), now],
+        [groupId, members.map((member) => member.id), members.map((member) => member.type), members.map((member) => member.display), now],
       );
       return result.rows.map((row) => row.member_id);
     },
 
     async removeMembers(groupId: string, memberIds: readonly string[]): Promise<string[]> {
-      const valid = memberIds.filter((id) => /^[0-9a-f-]{36}$/i.test(id));
+      const valid = memberIds.filter((id) => isUuid(id));
       if (valid.length === 0) return [];
       const result = await q.query<{ member_id: string }>(
         'delete from memberships where group_id = $1 and member_id = any($2::uuid[]) returning member_id',
@@ -204,7 +207,7 @@ export function directoryOps(q: Queryable) {
 export function directoryReader(q: Queryable) {
   return {
     async getPerson(sourceId: string, id: string): Promise<PersonRecord | null> {
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+      if (!isUuid(id)) return null;
       const result = await q.query<PersonRow>(
         `select ${PERSON_COLUMNS} from persons where id = $1 and source_id = $2 and deleted_at is null`,
         [id, sourceId],
@@ -218,7 +221,7 @@ export function directoryReader(q: Queryable) {
     },
 
     async getGroup(sourceId: string, id: string): Promise<GroupRecord | null> {
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+      if (!isUuid(id)) return null;
       const result = await q.query<GroupRow>(
         `select ${GROUP_COLUMNS} from groups where id = $1 and source_id = $2 and deleted_at is null`,
         [id, sourceId],
@@ -236,7 +239,7 @@ export function directoryReader(q: Queryable) {
       if (groupIds.length === 0) return members;
       const result = await q.query<{ group_id: string; member_id: string; member_type: 'User' | 'Group'; display: string | null }>(
         `select m.group_id, m.member_id, m.member_type,
-                coalesce(p.display_name, p.user_name, g.display_name) as display
+                coalesce(m.display, p.display_name, p.user_name, g.display_name) as display
            from memberships m
            left join persons p on m.member_type = 'User' and p.id = m.member_id
            left join groups g on m.member_type = 'Group' and g.id = m.member_id

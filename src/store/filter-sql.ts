@@ -1,5 +1,6 @@
 import { AppError } from '../domain/errors.js';
 import type { Filter, FilterValue } from '../app/directory/directory-query.js';
+import { isUuid } from './ids.js';
 
 /**
  * Translates the SCIM filter AST into a parameterised SQL predicate. Attributes that have a column (id,
@@ -32,7 +33,6 @@ export class SqlParams {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function filterToSql(filter: Filter, mapping: ResourceMapping, params: SqlParams): string {
   switch (filter.op) {
@@ -53,7 +53,11 @@ export function filterToSql(filter: Filter, mapping: ResourceMapping, params: Sq
 function compareSql(path: string, op: string, value: FilterValue, mapping: ResourceMapping, params: SqlParams): string {
   const key = path.toLowerCase();
   const relation = mapping.relations[key] ?? mapping.relations[`${key}.value`];
-  if (relation !== undefined) return relation(params, mapping.alias, value, op);
+  if (relation !== undefined) {
+    // Relations (members, groups) hold ids: a value that is not a UUID names nothing and must not reach a ::uuid cast.
+    if (op === 'eq' && !(isUuid(value))) return 'false';
+    return relation(params, mapping.alias, value, op);
+  }
   const column = mapping.columns[key];
   if (column !== undefined) return columnCompare(column, op, value, params);
   const { jsonArray, leaf } = jsonPath(path, mapping);
@@ -70,7 +74,7 @@ function columnCompare(column: Column, op: string, value: FilterValue, params: S
   switch (column.type) {
     case 'uuid': {
       if (op !== 'eq' && op !== 'ne') return textCompare(`${column.sql}::text`, op, value, true, params);
-      const matches = typeof value === 'string' && UUID.test(value);
+      const matches = isUuid(value);
       if (op === 'eq') return matches ? `${column.sql} = ${params.add(value)}::uuid` : 'false';
       return matches ? `${column.sql} <> ${params.add(value)}::uuid` : 'true';
     }
@@ -81,7 +85,7 @@ function columnCompare(column: Column, op: string, value: FilterValue, params: S
       throw invalid(`operator ${op} is not defined for boolean attributes`);
     }
     case 'timestamp': {
-      if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw invalid('date comparisons need an xsd:dateTime string');
+      if (!isDateTime(value)) throw invalid('date comparisons need an xsd:dateTime string');
       const sqlOp = ORDER_OPS[op] ?? (op === 'eq' ? '=' : op === 'ne' ? '<>' : null);
       if (sqlOp === null) throw invalid(`operator ${op} is not defined for dateTime attributes`);
       return `${column.sql} ${sqlOp} ${params.add(new Date(value))}`;
@@ -203,6 +207,13 @@ export function splitUrn(path: string): { urn: string | null; attribute: string 
   if (!path.toLowerCase().startsWith('urn:')) return { urn: null, attribute: path };
   const index = path.lastIndexOf(':');
   return { urn: path.slice(0, index), attribute: path.slice(index + 1) };
+}
+
+/** xsd:dateTime with a four-digit year: Date.parse alone takes "1" or "+275760-09-13", which PostgreSQL refuses. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?$/;
+
+function isDateTime(value: FilterValue): value is string {
+  return typeof value === 'string' && DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)) && new Date(value).getUTCFullYear() >= 1;
 }
 
 function toBoolean(value: FilterValue): boolean {

@@ -1,4 +1,7 @@
 import * as init from './migrations/001-init.js';
+import * as scimCredentials from './migrations/002-scim-credentials.js';
+import * as scimAgents from './migrations/003-scim-agents.js';
+import * as ldapSync from './migrations/004-ldap-sync.js';
 import type { Db } from './db.js';
 
 interface Migration {
@@ -8,7 +11,12 @@ interface Migration {
 }
 
 /** Ordered, append-only. */
-const MIGRATIONS: readonly Migration[] = [{ version: 1, ...init }];
+const MIGRATIONS: readonly Migration[] = [
+  { version: 1, ...init },
+  { version: 2, ...scimCredentials },
+  { version: 3, ...scimAgents },
+  { version: 4, ...ldapSync },
+];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;
 

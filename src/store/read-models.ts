@@ -3,12 +3,13 @@ import type { Denial } from '../domain/entitlements.js';
 import type { Entitlement } from '../domain/types.js';
 import type { Queryable } from './db.js';
 import type { AgentRow } from './rows.js';
+import { isUuid } from './ids.js';
 
 /** Read models for the admin API: joins shaped for display, keyset-paginated. */
 export function readModels(q: Queryable): ReadModels {
   return {
     async getAgent(id: string): Promise<AgentView | null> {
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+      if (!isUuid(id)) return null;
       const result = await q.query<AgentRow & {
         p_source_id: string; p_user_name: string; p_active: boolean; p_deleted: boolean;
         entitlements: Entitlement[] | null; denied: Denial[] | null; reason: string | null; computed_at: Date | null;

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { AppError } from '../../domain/errors.js';
 import type { Clock, Logger, WorkQueue } from '../ports.js';
 import type { GroupMember, GroupRecord, GroupWrite } from '../records.js';
@@ -39,6 +40,8 @@ export interface GroupChange {
   readonly addMemberIds?: readonly string[];
   readonly removeMemberIds?: readonly string[];
   readonly replaceMemberIds?: readonly string[];
+  /** Labels the identity provider sent with added members (`display`), by member id. */
+  readonly memberDisplays?: ReadonlyMap<string, string>;
 }
 
 export async function createGroup(
@@ -46,11 +49,12 @@ export async function createGroup(
   context: ChangeContext,
   write: GroupWrite,
   memberIds: readonly string[],
+  memberDisplays: ReadonlyMap<string, string> = new Map(),
 ): Promise<GroupRecord> {
   const { record, recomputePersonIds } = await deps.store.transaction(async (tx) => {
     const now = deps.clock();
     const created = await tx.insertGroup(context.sourceId, crypto.randomUUID(), write, now);
-    const members = await requireMembers(tx, context.sourceId, unique(memberIds), created.id);
+    const { members, ignored } = await knownMembers(tx, context.sourceId, unique(memberIds), created.id, memberDisplays);
     const added = await tx.addMembers(created.id, members, now);
     const affected = await tx.personsUnder(added);
     const recorded = await recordDirectoryChange(tx, context, {
@@ -58,7 +62,7 @@ export async function createGroup(
       subjectType: 'group',
       subjectId: created.id,
       action: 'group.created',
-      detail: { membersAdded: added.length },
+      detail: { membersAdded: added.length, ...ignoredDetail(ignored) },
       affectedPersonIds: affected,
       now,
     });
@@ -81,22 +85,25 @@ export async function changeGroup(
     const affected = new Set<string>();
     let record = current;
     let renamed = false;
-    if (change.write !== undefined) {
-      const write = change.write(current);
+    const write = change.write?.(current);
+    const attributesChanged = write !== undefined && !sameAsStored(current, write);
+    if (write !== undefined && attributesChanged) {
       renamed = write.displayName.toLowerCase() !== current.displayName.toLowerCase();
       record = await tx.updateGroup(id, write, now);
       // Rules match groups by name: a rename can change what every member is covered for.
       if (renamed) for (const personId of await tx.personsUnder([id])) affected.add(personId);
     }
-    const { added, removed } = await applyMemberDelta(tx, context.sourceId, id, change, now);
+    const { added, removed, ignored } = await applyMemberDelta(tx, context.sourceId, id, change, now);
     for (const personId of await tx.personsUnder([...added, ...removed])) affected.add(personId);
-    if (change.write === undefined && (added.length > 0 || removed.length > 0)) record = await tx.touchGroup(id, now);
+    if (!attributesChanged && (added.length > 0 || removed.length > 0)) record = await tx.touchGroup(id, now);
+    // A repeated request (an IdP retry, `replace members` with the same list) changes nothing: no event.
+    if (!attributesChanged && added.length === 0 && removed.length === 0 && ignored.length === 0) return { record, recomputePersonIds: [] };
     const recorded = await recordDirectoryChange(tx, context, {
       kind: affected.size > 0 ? 'mover' : 'noop',
       subjectType: 'group',
       subjectId: id,
       action: 'group.updated',
-      detail: { renamed, membersAdded: added.length, membersRemoved: removed.length },
+      detail: { renamed, membersAdded: added.length, membersRemoved: removed.length, ...ignoredDetail(ignored) },
       affectedPersonIds: [...affected],
       now,
     });
@@ -138,7 +145,7 @@ async function applyMemberDelta(
   groupId: string,
   change: GroupChange,
   now: Date,
-): Promise<{ added: string[]; removed: string[] }> {
+): Promise<{ added: string[]; removed: string[]; ignored: string[] }> {
   let toAdd = unique(change.addMemberIds ?? []);
   let toRemove = unique(change.removeMemberIds ?? []);
   if (change.replaceMemberIds !== undefined) {
@@ -148,30 +155,39 @@ async function applyMemberDelta(
     toAdd = unique([...toAdd, ...wanted]);
   }
   const removed = toRemove.length === 0 ? [] : await tx.removeMembers(groupId, toRemove);
-  const members = await requireMembers(tx, sourceId, toAdd, groupId);
+  const { members, ignored } = await knownMembers(tx, sourceId, toAdd, groupId, change.memberDisplays ?? new Map());
   const added = members.length === 0 ? [] : await tx.addMembers(groupId, members, now);
-  return { added, removed };
+  return { added, removed, ignored };
 }
 
-async function requireMembers(
+/**
+ * Splits member ids into those that exist in the source and those that do not. Unknown ids are ignored,
+ * not refused: identity providers push groups whose members include people outside the provisioning
+ * scope (Entra and Okta both do), and refusing the request would also drop every valid member change in
+ * it. The ignored ids are recorded in the change event so an operator can see them.
+ */
+async function knownMembers(
   tx: GroupsTx,
   sourceId: string,
   ids: readonly string[],
   groupId: string,
-): Promise<GroupMember[]> {
-  if (ids.length === 0) return [];
+  displays: ReadonlyMap<string, string>,
+): Promise<{ members: GroupMember[]; ignored: string[] }> {
+  if (ids.length === 0) return { members: [], ignored: [] };
   if (ids.includes(groupId)) {
     throw new AppError('invalid_value', 'group cannot contain itself', { detail: 'A group cannot be a member of itself' });
   }
-  const members = await tx.resolveMembers(sourceId, ids);
-  if (members.length !== ids.length) {
-    const known = new Set(members.map((member) => member.id));
-    const missing = ids.filter((memberId) => !known.has(memberId));
-    throw new AppError('invalid_value', 'unknown group members', {
-      detail: `Unknown member id(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`,
-    });
-  }
-  return members;
+  const resolved = await tx.resolveMembers(sourceId, ids);
+  const known = new Set(resolved.map((member) => member.id));
+  const members = resolved.map((member) => ({ ...member, display: displays.get(member.id) ?? null }));
+  return { members, ignored: ids.filter((memberId) => !known.has(memberId)) };
+}
+
+const MAX_IGNORED_IN_DETAIL = 20;
+
+function ignoredDetail(ignored: readonly string[]): Record<string, unknown> {
+  if (ignored.length === 0) return {};
+  return { ignoredMembers: ignored.length, ignoredMemberIds: ignored.slice(0, MAX_IGNORED_IN_DETAIL) };
 }
 
 async function requireGroup(
@@ -188,6 +204,10 @@ async function requireGroup(
     });
   }
   return current;
+}
+
+function sameAsStored(current: GroupRecord, write: GroupWrite): boolean {
+  return current.displayName === write.displayName && current.externalId === write.externalId && isDeepStrictEqual(current.resource, write.resource);
 }
 
 function unique(ids: readonly string[]): string[] {

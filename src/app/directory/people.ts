@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { classifyChange, type PersonState } from '../../domain/classify.js';
 import { AppError } from '../../domain/errors.js';
 import type { Clock, Logger, WorkQueue } from '../ports.js';
@@ -55,6 +56,8 @@ export async function updatePerson(
   const { record, recomputePersonIds } = await deps.store.transaction(async (tx) => {
     const current = await requirePerson(tx, context.sourceId, id, expectedVersion);
     const write = produce(current);
+    // A repeated request (an IdP retry, a full PUT after GET) changes nothing: no new version, no event.
+    if (sameAsStored(current, write)) return { record: current, recomputePersonIds: [] };
     const now = deps.clock();
     const groupIds = await tx.groupIdsOf(id);
     const updated = await tx.updatePerson(id, write, now);
@@ -117,6 +120,16 @@ async function requirePerson(
 
 function stateOf(person: PersonRecord, groupIds: readonly string[]): PersonState {
   return { active: person.active, groupIds, attributes: person.attributes };
+}
+
+function sameAsStored(current: PersonRecord, write: PersonWrite): boolean {
+  return (
+    current.userName === write.userName &&
+    current.externalId === write.externalId &&
+    current.displayName === write.displayName &&
+    current.active === write.active &&
+    isDeepStrictEqual(current.resource, write.resource)
+  );
 }
 
 /** Names of changed fields only: change events never carry personal data. */

@@ -1,3 +1,4 @@
+import { AppError } from '../../domain/errors.js';
 import { CORE_USER, ENTERPRISE_USER } from './constants.js';
 
 /** RFC 7643 attribute names are case-insensitive; Tether stores them in their canonical spelling. */
@@ -17,4 +18,48 @@ export function canonicalUserAttribute(name: string): string {
 
 export function canonicalGroupAttribute(name: string): string {
   return GROUP_BY_LOWER.get(name.toLowerCase()) ?? name;
+}
+
+/** RFC 7643 §2.1 ATTRNAME, or a schema URN (extension attributes live under their URN). */
+const ATTRIBUTE_NAME = /^(?:[A-Za-z][\w$-]*|urn:[A-Za-z0-9][\w.:-]*)$/;
+/** Deeper than any SCIM schema (enterprise manager.value is 3); beyond it, nesting is abuse. */
+const MAX_DEPTH = 16;
+
+/**
+ * Refuses JSON that PostgreSQL cannot store or that no SCIM schema describes: NUL characters (text and jsonb
+ * reject them), lone UTF-16 surrogates (jsonb rejects their escapes), prototype keys, pathological nesting,
+ * and top-level names that are not attribute names. Runs before any write, so bad input changes nothing.
+ */
+export function assertStorable(resource: Readonly<Record<string, unknown>>, what: string): void {
+  for (const name of Object.keys(resource)) {
+    if (!ATTRIBUTE_NAME.test(name)) throw invalid(`${what}: "${name.slice(0, 64)}" is not a valid attribute name`);
+  }
+  checkValue(resource, 0, what);
+}
+
+function checkValue(value: unknown, depth: number, what: string): void {
+  if (typeof value === 'string') {
+    if (!storableText(value)) throw invalid(`${what}: strings must not contain NUL characters or unpaired surrogates`);
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  if (depth >= MAX_DEPTH) throw invalid(`${what}: values are nested more than ${MAX_DEPTH} levels deep`);
+  if (Array.isArray(value)) {
+    for (const item of value) checkValue(item, depth + 1, what);
+    return;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (key === '__proto__' || !storableText(key)) throw invalid(`${what}: "${key.slice(0, 64)}" is not a valid attribute name`);
+    checkValue(item, depth + 1, what);
+  }
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export function storableText(text: string): boolean {
+  return !text.includes('\u0000') && !LONE_SURROGATE.test(text);
+}
+
+function invalid(detail: string): AppError {
+  return new AppError('invalid_value', detail, { detail });
 }

@@ -1,6 +1,7 @@
 import { Router, type Response } from 'express';
 import { AppError } from '../../domain/errors.js';
-import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, LIST_RESPONSE, MAX_PAGE_SIZE, SCIM_CONTENT_TYPE } from './constants.js';
+import { BULK_MAX_OPERATIONS, CORE_GROUP, CORE_USER, ENTERPRISE_USER, LIST_RESPONSE, MAX_PAGE_SIZE, SCIM_CONTENT_TYPE } from './constants.js';
+import { CORE_AGENT, TETHER_AGENT_URN } from './agent-resource.js';
 import { SCHEMAS } from './schema-definitions.js';
 
 function send(response: Response, body: unknown): void {
@@ -24,21 +25,29 @@ const RESOURCE_TYPES = [
     schema: CORE_GROUP, schemaExtensions: [],
     meta: { resourceType: 'ResourceType', location: '/ResourceTypes/Group' },
   },
+  {
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'],
+    id: 'Agent', name: 'Agent', endpoint: '/Agents', description: 'AI agents; their owners are their sponsors',
+    schema: CORE_AGENT, schemaExtensions: [{ schema: TETHER_AGENT_URN, required: true }],
+    meta: { resourceType: 'ResourceType', location: '/ResourceTypes/Agent' },
+  },
 ];
 
 /** Discovery endpoints (RFC 7644 §4), truthful about what this server supports today. */
-export function discoveryRouter(): Router {
+export function discoveryRouter(options: { readonly maxPayloadSize: number }): Router {
   const router = Router();
   router.get('/ServiceProviderConfig', (_request, response) => {
     send(response, {
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
       documentationUri: 'https://github.com/tether/tether/blob/main/docs/scim.md',
       patch: { supported: true },
-      bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+      bulk: { supported: true, maxOperations: BULK_MAX_OPERATIONS, maxPayloadSize: options.maxPayloadSize },
       filter: { supported: true, maxResults: MAX_PAGE_SIZE },
       changePassword: { supported: false },
       sort: { supported: true },
       etag: { supported: true },
+      // draft-abbey-scim-agent-extension: servers with Agents say so here.
+      agentExtension: { supported: true, agentsSupported: true, agenticApplicationsSupported: false },
       authenticationSchemes: [
         { type: 'oauthbearertoken', name: 'Bearer token', description: 'A per-source SCIM token sent as Authorization: Bearer', primary: true },
       ],

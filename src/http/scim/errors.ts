@@ -11,16 +11,25 @@ const SCIM_TYPES: Partial<Record<ErrorCode, string>> = {
   invalid_value: 'invalidValue',
   invalid_input: 'invalidValue',
   invalid_syntax: 'invalidSyntax',
+  no_target: 'noTarget',
   mutability: 'mutability',
   uniqueness: 'uniqueness',
   too_many: 'tooMany',
 };
 
-export function sendScimError(response: Response, error: AppError): void {
+/** The RFC 7644 §3.12 error body; also the `response` of a failed Bulk operation. */
+export function scimErrorBody(error: AppError): Record<string, unknown> {
   const body: Record<string, unknown> = { schemas: [ERROR_SCHEMA], status: String(error.status), detail: error.detail ?? error.message };
   const scimType = SCIM_TYPES[error.code];
   if (scimType !== undefined) body['scimType'] = scimType;
-  if (error.code === 'unauthenticated') response.setHeader('WWW-Authenticate', 'Bearer realm="tether-scim"');
+  return body;
+}
+
+export function sendScimError(response: Response, error: AppError): void {
+  const body = scimErrorBody(error);
+  // The authentication middleware names the configured schemes (scimChallenge); Bearer is the default.
+  const challenge = error.meta['challenge'];
+  if (error.code === 'unauthenticated') response.setHeader('WWW-Authenticate', typeof challenge === 'string' ? challenge : 'Bearer realm="tether-scim"');
   if (error.retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(error.retryAfterSeconds));
   response.status(error.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body));
 }

@@ -2,12 +2,22 @@ import { z } from 'zod';
 import { AppError } from '../../domain/errors.js';
 import type { GroupMember, GroupRecord, GroupWrite } from '../../app/records.js';
 import { CORE_GROUP } from './constants.js';
-import { canonicalGroupAttribute } from './attribute-names.js';
+import { assertStorable, canonicalGroupAttribute } from './attribute-names.js';
 import { etag } from './user-resource.js';
 
 const READ_ONLY = new Set(['id', 'meta', 'schemas', 'members']);
 
-const memberSchema = z.looseObject({ value: z.string().min(1, 'members[].value must not be empty') });
+/**
+ * A member id names a User or Group of the source. One that names nothing (not a Tether id, or deleted) is
+ * ignored rather than refused — see knownMembers in app/directory/groups.ts for why — so the only shape
+ * rules here are that it is a non-empty string of sane length.
+ */
+export const MAX_MEMBER_ID_LENGTH = 256;
+
+/** The shape of a Tether resource id (a UUID). */
+export const MEMBER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const memberSchema = z.looseObject({ value: z.string().min(1, 'members[].value must not be empty').max(MAX_MEMBER_ID_LENGTH, 'members[].value is too long') });
 
 const groupInput = z.looseObject({
   displayName: z.string({ error: 'displayName is required' }).trim().min(1, 'displayName must not be empty').max(512),
@@ -18,6 +28,8 @@ const groupInput = z.looseObject({
 export interface ParsedGroup {
   readonly write: GroupWrite;
   readonly memberIds: readonly string[];
+  /** Labels the client sent with members (`display`, or `displayName` as some clients write it). */
+  readonly memberDisplays: ReadonlyMap<string, string>;
 }
 
 /** A SCIM Group body → the group's own attributes plus the member ids it lists. */
@@ -25,6 +37,8 @@ export function toGroupWrite(body: unknown): ParsedGroup {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new AppError('invalid_syntax', 'body must be a JSON object', { detail: 'The request body must be a SCIM Group object' });
   }
+  // On the body as parsed (own `__proto__` keys included), before any of it is copied.
+  assertStorable(body as Record<string, unknown>, 'Group');
   const normalised: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) normalised[canonicalGroupAttribute(key)] = value;
   const parsed = groupInput.safeParse(normalised);
@@ -37,7 +51,17 @@ export function toGroupWrite(body: unknown): ParsedGroup {
   return {
     write: { displayName: parsed.data.displayName, externalId: parsed.data.externalId ?? null, resource },
     memberIds: (parsed.data.members ?? []).map((member) => member.value),
+    memberDisplays: memberDisplays(parsed.data.members ?? []),
   };
+}
+
+export function memberDisplays(members: readonly Readonly<Record<string, unknown>>[]): Map<string, string> {
+  const displays = new Map<string, string>();
+  for (const member of members) {
+    const label = member['display'] ?? member['displayName'];
+    if (typeof member['value'] === 'string' && typeof label === 'string' && label.trim() !== '') displays.set(member['value'], label.slice(0, 512));
+  }
+  return displays;
 }
 
 export function toScimGroup(group: GroupRecord, members: readonly GroupMember[], baseUrl: string): Record<string, unknown> {

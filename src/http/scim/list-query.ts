@@ -35,7 +35,8 @@ export function parseListRequest(params: Readonly<Record<string, unknown>>): Lis
   return {
     query: {
       filter: filterText === undefined || filterText.trim() === '' ? null : parseScimFilter(filterText),
-      startIndex: Math.max(1, integer(get('startIndex'), 'startIndex') ?? 1),
+      // Past the last result the page is empty; the cap keeps the SQL offset inside bigint.
+      startIndex: Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, integer(get('startIndex'), 'startIndex') ?? 1)),
       count: Math.min(MAX_PAGE_SIZE, Math.max(0, integer(get('count'), 'count') ?? DEFAULT_PAGE_SIZE)),
       sortBy: typeof sortBy === 'string' && sortBy !== '' ? sortBy : null,
       sortOrder: sortOrder === 'descending' ? 'descending' : 'ascending',

@@ -60,7 +60,7 @@ function parseOperation(raw: unknown, where: string): PatchOperation {
   const path = typeof rawPath === 'string' ? rawPath.trim() : null;
   const value = field('value');
   if (path !== null) parsePath(path, new Set());
-  else if (op === 'remove') throw fail('invalid_path', `${where}: remove needs a path (noTarget)`);
+  else if (op === 'remove') throw noTarget(`${where}: remove needs a path`);
   else if (!isObject(value)) throw fail('invalid_value', `${where}: an ${op} without path needs an object value`);
   if (op !== 'remove' && value === undefined) throw fail('invalid_value', `${where} needs a value`);
   return { op, path, value };
@@ -126,7 +126,7 @@ export function applyPatch(resource: Readonly<Json>, operations: readonly PatchO
       applyAt(result, parsePath(operation.path, context.urns), operation.op, operation.value, context, false);
       continue;
     }
-    if (operation.op === 'remove') throw fail('invalid_path', 'remove needs a path (noTarget)');
+    if (operation.op === 'remove') throw noTarget('remove needs a path');
     if (!isObject(operation.value)) throw fail('invalid_value', `An ${operation.op} without path needs an object value`);
     for (const [path, value] of pathlessTargets(operation.value, context.urns)) applyAt(result, path, operation.op, value, context, true);
   }
@@ -233,7 +233,7 @@ function updateElement(element: unknown, sub: string | null, op: Op, value: unkn
 /** `add emails[type eq "work"].value` with no work email creates {type:"work", value}; replace has no target. */
 function newElement(filter: Filter, sub: string | null, op: Op, value: unknown, key: string): Json {
   const seed = op === 'add' ? seedFrom(filter) : null;
-  if (seed === null) throw new AppError('invalid_path', 'no target', { detail: `no target: no ${key} value matches the filter`, meta: { scimType: 'noTarget' } });
+  if (seed === null) throw noTarget(`no target: no ${key} value matches the filter`);
   if (sub !== null) return { ...seed, [sub]: value };
   if (!isObject(value)) throw fail('invalid_value', `The value for ${key}[...] must be an object`);
   return mergeWith(seed, value, replaceValue);
@@ -355,4 +355,9 @@ function isObject(value: unknown): value is Json {
 
 function fail(code: ErrorCode, detail: string): AppError {
   return new AppError(code, detail, { detail });
+}
+
+/** RFC 7644 §3.5.2: a remove without path, or a filter that matches nothing, is 400 `noTarget`. */
+function noTarget(detail: string): AppError {
+  return new AppError('no_target', 'no target', { detail });
 }

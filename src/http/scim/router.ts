@@ -2,21 +2,21 @@ import { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { ChangeContext } from '../../app/directory/change-recorder.js';
 import type { DirectoryReader } from '../../app/directory/directory-query.js';
-import type { GroupMember } from '../../app/records.js';
-import { changeGroup, createGroup, deleteGroup, type GroupsDeps } from '../../app/directory/groups.js';
-import { createPerson, deletePerson, updatePerson, type PeopleDeps } from '../../app/directory/people.js';
+import type { GroupsDeps } from '../../app/directory/groups.js';
+import type { PeopleDeps } from '../../app/directory/people.js';
 import { AppError } from '../../domain/errors.js';
-import { requireBearer, type Authenticate } from '../auth/bearer.js';
+import type { Authenticate } from '../auth/bearer.js';
+import type { ScimAuth } from '../auth/scim-auth.js';
+import { scimAuthentication } from '../auth/scim-authentication.js';
 import { jsonBody } from '../json-body.js';
-import { LIST_RESPONSE, SCIM_CONTENT_TYPE } from './constants.js';
+import { agentOperations, type AgentScimDeps } from './agent-operations.js';
+import { mountAgentRoutes } from './agent-routes.js';
+import { BULK_MAX_OPERATIONS, SCIM_CONTENT_TYPE } from './constants.js';
+import { runBulk } from './bulk.js';
 import { discoveryRouter } from './discovery.js';
 import { scimErrorHandler } from './errors.js';
-import { planGroupPatch } from './group-patch.js';
-import { toGroupWrite, toScimGroup } from './group-resource.js';
-import { parseListRequest } from './list-query.js';
-import { applyPatch, parsePatchRequest } from './patch.js';
-import { project, parseProjection } from './projection.js';
-import { etag, parseEtag, toPersonWrite, toScimUser, userLocation } from './user-resource.js';
+import { etag, scimOperations, type ScimCall, type ScimResult } from './operations.js';
+import { searchAll } from './search-all.js';
 
 export interface ScimDeps {
   readonly people: PeopleDeps;
@@ -25,157 +25,114 @@ export interface ScimDeps {
   readonly authenticate: Authenticate;
   readonly logger: Logger;
   readonly maxBodyBytes: number;
+  /** Configured source ids: a `{baseEntity}` in the URL must be one of them. */
+  readonly sourceIds: readonly string[];
+  /** Configured credentials (tether.yaml `scimAuth`) besides the database tokens of `authenticate`. */
+  readonly scimAuth: ScimAuth;
+  /** SCIM `/Agents`; without it the endpoint is not served. */
+  readonly agents?: AgentScimDeps;
 }
 
-function send(response: Response, status: number, body: unknown, version?: number): void {
-  if (version !== undefined) response.setHeader('ETag', etag(version));
-  response.status(status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body));
-}
-
+/** Absolute URL of the SCIM root as the client addressed it (prefix and baseEntity included). */
 function baseUrl(request: Request): string {
-  return `${request.protocol}://${request.get('host') ?? 'localhost'}${request.baseUrl}`;
+  return `${request.protocol}://${request.get('host') ?? 'localhost'}${request.scimAddress?.publicPrefix ?? request.baseUrl}`;
 }
 
-function context(request: Request): ChangeContext {
+function context(request: Request, sourceId: string): ChangeContext {
   const principal = request.principal;
-  if (principal?.sourceId === null || principal?.sourceId === undefined) throw new AppError('forbidden', 'token has no source');
+  if (principal === undefined) throw new AppError('unauthenticated', 'no principal', { detail: 'Authentication is required' });
+  if (principal.readOnly) throw new AppError('forbidden', 'read-only credential', { detail: 'This credential is read-only' });
   return {
-    actor: `scim_token:${principal.tokenId}`,
-    sourceId: principal.sourceId,
+    actor: principal.tokenId.includes(":") ? principal.tokenId : `scim_token:${principal.tokenId}`,
+    sourceId,
     origin: 'scim',
     receivedAt: request.receivedAt,
     sourceTime: null,
   };
 }
 
-function sourceOf(request: Request): string {
-  return context(request).sourceId;
+/**
+ * The source a request reads and writes: the URL's `{baseEntity}` if present (it must be a configured
+ * source the credential may use), else the credential's default source, else its only allowed source.
+ */
+function selectSource(request: Request, sources: ReadonlySet<string>): string {
+  const principal = request.principal;
+  if (principal === undefined) throw new AppError('unauthenticated', 'no principal', { detail: 'Authentication is required' });
+  const baseEntity = request.scimAddress?.baseEntity ?? null;
+  if (baseEntity !== null) {
+    if (!sources.has(baseEntity)) throw new AppError('not_found', 'unknown baseEntity', { detail: `No source "${baseEntity}" is configured` });
+    if (principal.sourceIds !== null && !principal.sourceIds.includes(baseEntity)) {
+      throw new AppError('forbidden', 'source not allowed', { detail: `This credential may not use source "${baseEntity}"` });
+    }
+    return baseEntity;
+  }
+  if (principal.sourceId !== null) return principal.sourceId;
+  if (principal.sourceIds?.length === 1 && principal.sourceIds[0] !== undefined) return principal.sourceIds[0];
+  throw new AppError('invalid_input', 'source not implied', {
+    detail: 'This credential may use several sources: address one as /scim/v2/{baseEntity}/Users',
+  });
 }
 
-/** If-Match: the version the client expects (412 on mismatch); `*` or absent means any. */
-function expectedVersion(request: Request): number | null {
-  return parseEtag(request.get('if-match'));
+/**
+ * PATCH answers 204 No Content (RFC 7644 §3.5.2 allows it; Microsoft's validation suite expects it) unless
+ * the client asks for the resource: `attributes` / `excludedAttributes`, `Prefer: return=representation`
+ * (RFC 7240), or a client known to read the body (Okta's SCIM client documents a 200 with the resource).
+ */
+function wantsRepresentation(request: Request): boolean {
+  if (request.query['attributes'] !== undefined || request.query['excludedAttributes'] !== undefined) return true;
+  if (/\breturn=representation\b/i.test(request.get('prefer') ?? '')) return true;
+  return /^Okta SCIM Client/i.test(request.get('user-agent') ?? '');
 }
 
-/** The SCIM 2.0 service provider (RFC 7643 / 7644) for one or more sources; the token selects the source. */
+/** The SCIM 2.0 service provider (RFC 7643 / 7644) for one or more sources; URL and credential select the source. */
 export function scimRouter(deps: ScimDeps): Router {
   const router = Router();
+  const sources = new Set(deps.sourceIds);
+  const operations = scimOperations(deps);
+  const callOf = (request: Request, body: unknown = request.body): ScimCall => {
+    const sourceId = selectSource(request, sources);
+    return {
+      sourceId,
+      context: () => context(request, sourceId),
+      baseUrl: baseUrl(request),
+      query: request.query,
+      body,
+      ifMatch: request.get('if-match'),
+      ifNoneMatch: request.get('if-none-match'),
+      wantsRepresentation: wantsRepresentation(request),
+    };
+  };
+  const reply = (response: Response, result: ScimResult) => {
+    if (result.version !== undefined) response.setHeader('ETag', etag(result.version));
+    if (result.location !== undefined) response.setHeader('Location', result.location);
+    if (result.body === undefined) {
+      response.status(result.status).end();
+      return;
+    }
+    response.status(result.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(result.body));
+  };
+
+  // scimgateway's liveness probe: unauthenticated, plain text, says nothing about the data.
+  router.get('/ping', (_request, response) => {
+    response.type('text/plain').send('hello');
+  });
   router.use(jsonBody(deps.maxBodyBytes));
-  router.use(requireBearer(deps.authenticate, { kind: 'scim' }));
-  router.use(discoveryRouter());
+  router.use(scimAuthentication(deps.authenticate, deps.scimAuth));
+  router.use(discoveryRouter({ maxPayloadSize: deps.maxBodyBytes }));
 
-  router.post('/Users', async (request, response) => {
-    const person = await createPerson(deps.people, context(request), toPersonWrite(request.body));
-    response.setHeader('Location', userLocation(baseUrl(request), person.id));
-    send(response, 201, toScimUser(person, [], baseUrl(request)), person.version);
-  });
-
-  router.get('/Users/:id', async (request, response) => {
-    const person = await deps.directory.getPerson(sourceOf(request), request.params['id'] ?? '');
-    if (person === null) throw notFound(request.params['id']);
-    if (parseEtag(request.get('if-none-match')) === person.version) {
-      response.status(304).setHeader('ETag', etag(person.version)).end();
-      return;
-    }
-    const groups = (await deps.directory.groupsOf([person.id])).get(person.id) ?? [];
-    send(response, 200, project(toScimUser(person, groups, baseUrl(request)), parseProjection(request.query['attributes'], request.query['excludedAttributes'])), person.version);
-  });
-
-  const listUsers = async (request: Request, response: Response, params: Readonly<Record<string, unknown>>) => {
-    const { query, projection } = parseListRequest(params);
-    const page = await deps.directory.listPersons(sourceOf(request), query);
-    const groups = await deps.directory.groupsOf(page.items.map((person) => person.id));
-    send(response, 200, {
-      schemas: [LIST_RESPONSE],
-      totalResults: page.totalResults,
-      startIndex: query.startIndex,
-      itemsPerPage: page.items.length,
-      Resources: page.items.map((person) => project(toScimUser(person, groups.get(person.id) ?? [], baseUrl(request)), projection)),
-    });
-  };
-  router.get('/Users', (request, response) => listUsers(request, response, request.query));
-  router.post('/Users/.search', (request, response) => listUsers(request, response, searchBody(request.body)));
-
-  router.put('/Users/:id', async (request, response) => {
-    const write = toPersonWrite(request.body);
-    const person = await updatePerson(deps.people, context(request), request.params['id'] ?? '', () => write, expectedVersion(request));
-    const groups = (await deps.directory.groupsOf([person.id])).get(person.id) ?? [];
-    send(response, 200, toScimUser(person, groups, baseUrl(request)), person.version);
-  });
-
-  router.patch('/Users/:id', async (request, response) => {
-    const operations = parsePatchRequest(request.body);
-    const person = await updatePerson(
-      deps.people,
-      context(request),
-      request.params['id'] ?? '',
-      (current) => toPersonWrite(applyPatch({ ...current.resource, userName: current.userName, active: current.active }, operations, { readOnly: ['id', 'meta', 'groups'] })),
-      expectedVersion(request),
-    );
-    const groups = (await deps.directory.groupsOf([person.id])).get(person.id) ?? [];
-    send(response, 200, toScimUser(person, groups, baseUrl(request)), person.version);
-  });
-
-  router.delete('/Users/:id', async (request, response) => {
-    await deletePerson(deps.people, context(request), request.params['id'] ?? '', expectedVersion(request));
-    response.status(204).end();
-  });
-
-  router.post('/Groups', async (request, response) => {
-    const parsed = toGroupWrite(request.body);
-    const group = await createGroup(deps.groups, context(request), parsed.write, parsed.memberIds);
-    const members = (await deps.directory.membersOf([group.id])).get(group.id) ?? [];
-    response.setHeader('Location', `${baseUrl(request)}/Groups/${group.id}`);
-    send(response, 201, toScimGroup(group, members, baseUrl(request)), group.version);
-  });
-
-  router.get('/Groups/:id', async (request, response) => {
-    const group = await deps.directory.getGroup(sourceOf(request), request.params['id'] ?? '');
-    if (group === null) throw notFound(request.params['id']);
-    if (parseEtag(request.get('if-none-match')) === group.version) {
-      response.status(304).setHeader('ETag', etag(group.version)).end();
-      return;
-    }
-    const projection = parseProjection(request.query['attributes'], request.query['excludedAttributes']);
-    const members = wantsMembers(projection) ? ((await deps.directory.membersOf([group.id])).get(group.id) ?? []) : [];
-    send(response, 200, project(toScimGroup(group, members, baseUrl(request)), projection), group.version);
-  });
-
-  const listGroups = async (request: Request, response: Response, params: Readonly<Record<string, unknown>>) => {
-    const { query, projection } = parseListRequest(params);
-    const page = await deps.directory.listGroups(sourceOf(request), query);
-    const members = wantsMembers(projection) ? await deps.directory.membersOf(page.items.map((group) => group.id)) : new Map<string, GroupMember[]>();
-    send(response, 200, {
-      schemas: [LIST_RESPONSE],
-      totalResults: page.totalResults,
-      startIndex: query.startIndex,
-      itemsPerPage: page.items.length,
-      Resources: page.items.map((group) => project(toScimGroup(group, members.get(group.id) ?? [], baseUrl(request)), projection)),
-    });
-  };
-  router.get('/Groups', (request, response) => listGroups(request, response, request.query));
-  router.post('/Groups/.search', (request, response) => listGroups(request, response, searchBody(request.body)));
-
-  router.put('/Groups/:id', async (request, response) => {
-    const parsed = toGroupWrite(request.body);
-    const group = await changeGroup(deps.groups, context(request), request.params['id'] ?? '', { write: () => parsed.write, replaceMemberIds: parsed.memberIds }, expectedVersion(request));
-    const members = (await deps.directory.membersOf([group.id])).get(group.id) ?? [];
-    send(response, 200, toScimGroup(group, members, baseUrl(request)), group.version);
-  });
-
-  router.patch('/Groups/:id', async (request, response) => {
-    const { members, attributeOps } = planGroupPatch(parsePatchRequest(request.body));
-    const write = attributeOps.length === 0 ? undefined : (current: Parameters<NonNullable<Parameters<typeof changeGroup>[3]['write']>>[0]) =>
-      toGroupWrite(applyPatch({ ...current.resource, displayName: current.displayName, ...(current.externalId === null ? {} : { externalId: current.externalId }) }, attributeOps, { readOnly: ['id', 'meta', 'members'] })).write;
-    const group = await changeGroup(deps.groups, context(request), request.params['id'] ?? '', { ...members, ...(write === undefined ? {} : { write }) }, expectedVersion(request));
-    const projection = parseProjection(request.query['attributes'], request.query['excludedAttributes']);
-    const current = wantsMembers(projection) ? ((await deps.directory.membersOf([group.id])).get(group.id) ?? []) : [];
-    send(response, 200, project(toScimGroup(group, current, baseUrl(request)), projection), group.version);
-  });
-
-  router.delete('/Groups/:id', async (request, response) => {
-    await deleteGroup(deps.groups, context(request), request.params['id'] ?? '', expectedVersion(request));
-    response.status(204).end();
+  for (const resource of ['Users', 'Groups'] as const) {
+    router.post(`/${resource}`, async (request, response) => reply(response, await operations.create(resource, callOf(request))));
+    router.get(`/${resource}`, async (request, response) => reply(response, await operations.list(resource, callOf(request), request.query)));
+    router.post(`/${resource}/.search`, async (request, response) => reply(response, await operations.list(resource, callOf(request), searchParams(request.body))));
+    router.get(`/${resource}/:id`, async (request, response) => reply(response, await operations.get(resource, idOf(request), callOf(request))));
+    router.put(`/${resource}/:id`, async (request, response) => reply(response, await operations.replace(resource, idOf(request), callOf(request))));
+    router.patch(`/${resource}/:id`, async (request, response) => reply(response, await operations.patch(resource, idOf(request), callOf(request))));
+    router.delete(`/${resource}/:id`, async (request, response) => reply(response, await operations.remove(resource, idOf(request), callOf(request))));
+  }
+  if (deps.agents !== undefined) mountAgentRoutes(router, agentOperations(deps.agents), callOf, reply);
+  router.post('/.search', async (request, response) => reply(response, await searchAll(operations, callOf(request), searchParams(request.body))));
+  router.post('/Bulk', async (request, response) => {
+    reply(response, await runBulk(operations, callOf(request), request.body, { maxOperations: BULK_MAX_OPERATIONS, readOnly: request.principal?.readOnly ?? false }));
   });
 
   router.use((request, _response, next) => {
@@ -185,13 +142,12 @@ export function scimRouter(deps: ScimDeps): Router {
   return router;
 }
 
-function wantsMembers(projection: ReturnType<typeof parseProjection>): boolean {
-  const excluded = projection.excluded.some((path) => path.toLowerCase() === 'members');
-  const listed = projection.attributes === null || projection.attributes.some((path) => path.toLowerCase().startsWith('members'));
-  return !excluded && listed;
+function idOf(request: Request): string {
+  const id: unknown = request.params['id'];
+  return typeof id === 'string' ? id : '';
 }
 
-function searchBody(body: unknown): Record<string, unknown> {
+function searchParams(body: unknown): Record<string, unknown> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new AppError('invalid_syntax', 'search body', { detail: 'POST .search needs a SearchRequest object' });
   }
@@ -202,6 +158,3 @@ function searchBody(body: unknown): Record<string, unknown> {
   return params;
 }
 
-function notFound(id: string | undefined): AppError {
-  return new AppError('not_found', 'resource not found', { detail: `Resource ${id ?? ''} not found` });
-}

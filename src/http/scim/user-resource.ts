@@ -3,28 +3,56 @@ import { AppError } from '../../domain/errors.js';
 import type { PersonRecord, PersonWrite } from '../../app/records.js';
 import { CORE_USER, ENTERPRISE_USER } from './constants.js';
 import { coerceBoolean } from './patch.js';
-import { canonicalUserAttribute } from './attribute-names.js';
+import { assertStorable, canonicalUserAttribute } from './attribute-names.js';
 
 /** Never stored, never returned (RFC 7643 §4.1.1 `password` is writeOnly). */
 const WRITE_ONLY = new Set(['password']);
 /** Server-assigned or computed: ignored on input (RFC 7644 §3.5.1 says readOnly values are ignored). */
 const READ_ONLY = new Set(['id', 'meta', 'groups', 'schemas']);
 
+const text = (max: number) => z.string().max(max).nullish();
+/** Multi-valued complex attributes: lists of objects (RFC 7643 §2.4), never a bare string. */
+const complexList = z.array(z.looseObject({}), { error: 'must be a list of objects' }).nullish();
+
 const userInput = z.looseObject({
   userName: z.string({ error: 'userName is required' }).trim().min(1, 'userName must not be empty').max(256),
   externalId: z.string().max(512).nullish(),
   displayName: z.string().max(512).nullish(),
+  name: z.looseObject({}, { error: 'name must be an object' }).nullish(),
+  nickName: text(512),
+  profileUrl: text(2048),
+  title: text(512),
+  userType: text(512),
+  preferredLanguage: text(64),
+  locale: text(64),
+  timezone: text(64),
+  emails: complexList,
+  phoneNumbers: complexList,
+  ims: complexList,
+  photos: complexList,
+  addresses: complexList,
+  entitlements: complexList,
+  roles: complexList,
+  x509Certificates: complexList,
+  [ENTERPRISE_USER]: z.looseObject({
+    manager: z.union([z.string(), z.looseObject({ value: z.string().nullish() })], { error: 'manager must be an id or {value}' }).nullish(),
+  }, { error: 'the enterprise extension must be an object' }).nullish(),
 });
+
+const MULTI_VALUED = ['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles', 'x509Certificates'];
 
 /**
  * A SCIM User body (POST / PUT, or the result of a PATCH) → what the mirror stores. Attribute names are
- * normalised to their canonical spelling, booleans sent as strings ("True", Entra) are coerced, the
- * password is dropped, and the attributes that grant rules read are flattened.
+ * normalised to their canonical spelling, booleans sent as strings ("True", Entra) are coerced, a manager
+ * sent as a bare id (Entra) becomes `{value}`, the password is dropped, and the attributes that grant
+ * rules read are flattened. Every check runs before anything is written.
  */
 export function toPersonWrite(body: unknown): PersonWrite {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new AppError('invalid_syntax', 'body must be a JSON object', { detail: 'The request body must be a SCIM User object' });
   }
+  // On the body as parsed (own `__proto__` keys included), before any of it is copied.
+  assertStorable(body as Record<string, unknown>, 'User');
   const resource: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
     const name = canonicalUserAttribute(key);
@@ -39,6 +67,7 @@ export function toPersonWrite(body: unknown): PersonWrite {
   const active = resource['active'] === undefined ? true : coerceBoolean(resource['active']);
   if (active === undefined) throw new AppError('invalid_value', 'active must be a boolean', { detail: 'active must be true or false' });
   resource['active'] = active;
+  normaliseShapes(resource);
   return {
     userName: parsed.data.userName,
     externalId: parsed.data.externalId ?? null,
@@ -47,6 +76,28 @@ export function toPersonWrite(body: unknown): PersonWrite {
     attributes: ruleAttributes(resource),
     resource,
   };
+}
+
+/** In place, on the fresh copy built by toPersonWrite: the spellings IdPs send → the RFC 7643 shapes. */
+function normaliseShapes(resource: Record<string, unknown>): void {
+  for (const name of MULTI_VALUED) {
+    const list = resource[name];
+    if (!Array.isArray(list)) continue;
+    resource[name] = list.map((element: Record<string, unknown>) => {
+      const primary = coerceBoolean(element['primary']);
+      return typeof element['primary'] === 'string' && primary !== undefined ? { ...element, primary } : element;
+    });
+  }
+  const enterprise = resource[ENTERPRISE_USER];
+  if (enterprise === null || typeof enterprise !== 'object') return;
+  const extension = { ...(enterprise as Record<string, unknown>) };
+  const managerKey = Object.keys(extension).find((key) => key.toLowerCase() === 'manager');
+  const manager = managerKey === undefined ? undefined : extension[managerKey];
+  if (managerKey !== undefined && typeof manager === 'string') {
+    delete extension[managerKey];
+    if (manager.trim() !== '') extension['manager'] = { value: manager.trim() };
+  }
+  resource[ENTERPRISE_USER] = extension;
 }
 
 /** The attributes grant rules may test, flattened to strings. Kept small: rules need facts, not profiles. */
@@ -64,8 +115,7 @@ function ruleAttributes(resource: Readonly<Record<string, unknown>>): Record<str
     const extension = enterprise as Record<string, unknown>;
     for (const key of ['employeeNumber', 'costCenter', 'organization', 'division', 'department']) put(key, extension[key]);
     const manager = extension['manager'];
-    // Entra sometimes sends the manager as a bare id string instead of {value}.
-    put('manager', typeof manager === 'object' && manager !== null ? (manager as Record<string, unknown>)['value'] : manager);
+    put('manager', typeof manager === 'object' && manager !== null ? (manager as Record<string, unknown>)['value'] : undefined);
   }
   return attributes;
 }

@@ -47,6 +47,8 @@ create table memberships (
   group_id uuid not null references groups (id) on delete cascade,
   member_id uuid not null,
   member_type text not null default 'User' check (member_type in ('User', 'Group')),
+  -- The label the identity provider sent for this member, if any (shown instead of the member's own name).
+  display text,
   added_at timestamptz not null,
   primary key (group_id, member_id)
 );

@@ -111,7 +111,7 @@ describe('parsePatchRequest', () => {
     ['an unclosed value path', { Operations: [{ op: 'add', path: 'emails[type eq "work"', value: 'x' }] }, 'invalid_path', /Invalid attribute path/],
     ['a filter that does not parse', { Operations: [{ op: 'add', path: 'emails[type eq].value', value: 'x' }] }, 'invalid_filter', /Invalid filter/],
     ['an empty filter', { Operations: [{ op: 'remove', path: 'emails[]' }] }, 'invalid_filter', /Invalid filter/],
-    ['remove without a path', { Operations: [{ op: 'remove' }] }, 'invalid_path', /remove needs a path/],
+    ['remove without a path', { Operations: [{ op: 'remove' }] }, 'no_target', /remove needs a path/],
     ['add with a path but no value', { Operations: [{ op: 'add', path: 'title' }] }, 'invalid_value', /needs a value/],
     ['pathless replace with a scalar value', { Operations: [{ op: 'replace', value: 'x' }] }, 'invalid_value', /object value/],
     ['pathless add with an array value', { Operations: [{ op: 'add', value: [{ title: 'x' }] }] }, 'invalid_value', /object value/],
@@ -229,14 +229,14 @@ describe('applyPatch', () => {
   });
 
   it.each<[string, Json | undefined, readonly PatchOperation[], PatchOptions | undefined, ErrorCode, RegExp]>([
-    ['replace on a value path with no match', undefined, [op('replace', 'emails[type eq "fax"].value', 'f@x')], undefined, 'invalid_path', /^no target/],
-    ['replace on a value path of a missing attribute', { userName: 'u' }, [op('replace', 'emails[type eq "work"]', { value: 'w' })], undefined, 'invalid_path', /^no target/],
-    ['add on a value path that cannot seed a new element', undefined, [op('add', 'emails[type co "fax"].value', 'f@x')], undefined, 'invalid_path', /^no target/],
+    ['replace on a value path with no match', undefined, [op('replace', 'emails[type eq "fax"].value', 'f@x')], undefined, 'no_target', /^no target/],
+    ['replace on a value path of a missing attribute', { userName: 'u' }, [op('replace', 'emails[type eq "work"]', { value: 'w' })], undefined, 'no_target', /^no target/],
+    ['add on a value path that cannot seed a new element', undefined, [op('add', 'emails[type co "fax"].value', 'f@x')], undefined, 'no_target', /^no target/],
     ['add on a value path with no match and a scalar element value', undefined, [op('add', 'emails[type eq "fax"]', 'f@x')], undefined, 'invalid_value', /must be an object/],
     ['a value filter on a single-valued attribute', undefined, [op('replace', 'name[givenName eq "Ada"].familyName', 'x')], undefined, 'invalid_path', /not multi-valued/],
     ['a malformed path', undefined, [op('add', 'emails[type eq "work"]x', 'x')], undefined, 'invalid_path', /Invalid attribute path/],
     ['a filter that does not parse', undefined, [op('remove', 'emails[type eq "work" and]')], undefined, 'invalid_filter', /Invalid filter/],
-    ['remove without a path', undefined, [op('remove', null)], undefined, 'invalid_path', /remove needs a path/],
+    ['remove without a path', undefined, [op('remove', null)], undefined, 'no_target', /remove needs a path/],
     ['pathless add with a non-object value', undefined, [op('add', null, ['x'])], undefined, 'invalid_value', /object value/],
     ['a path to a read-only attribute', { id: 'u1', userName: 'u' }, [op('replace', 'id', 'u2')], { readOnly: ['id', 'meta', 'groups'] }, 'mutability', /id is read-only/],
     ['a path to a read-only attribute even with the same value', { id: 'u1' }, [op('replace', 'ID', 'u1')], { readOnly: ['id'] }, 'mutability', /read-only/],

@@ -1,0 +1,268 @@
+/**
+ * One directory synchronisation run (LDAP delta poll or full reconciliation) for one source:
+ *
+ *   1. claim the source's lease (runs of a source never overlap), read the cursor;
+ *   2. take the high-water mark BEFORE scanning, so a change made during the scan is read next time;
+ *   3. scan changed (delta) or all (full) entries page by page, staging only those whose facts changed,
+ *      and mark every entry still in scope (mark-and-sweep: key-only scans in delta mode);
+ *   4. ask the circuit breaker: too many removals → hold the run, apply nothing;
+ *   5. apply in chunks (leavers, people, groups, group members), each chunk one transaction recording
+ *      change events + audit + recompute outbox rows; the LAST transaction saves the cursor and closes the
+ *      run, so the cursor never gets ahead of the changes it covers. A killed run resumes from the old
+ *      cursor and re-applies nothing twice (facts hashes make repeats no-ops).
+ */
+import { createHash } from 'node:crypto';
+import { AppError, isAppError } from '../../domain/errors.js';
+import { massChangeVerdict, type MassChangePolicy } from '../../domain/mass-change.js';
+import type { Clock, Logger, WorkQueue } from '../ports.js';
+import type { ChangeContext } from './change-recorder.js';
+import { applyGroupMembers, applyPerson, removeGroup, removePerson, upsertGroup, type ApplyContext, type SyncTx } from './ldap-apply.js';
+import { enqueueAfterCommit } from './people.js';
+import type {
+  DirectoryScanner, GroupFacts, ObjectType, PersonFacts, RunCounts, StagedRow, SyncCursor, SyncedObject, SyncRunRecord, SyncStateRecord,
+} from './sync-ports.js';
+
+/** Run bookkeeping and staging, outside the directory transactions. */
+export interface SyncRunStore {
+  transaction<T>(work: (tx: SyncTx & SyncFinishTx) => Promise<T>): Promise<T>;
+  /** Inserts a running run and takes the source's lease; null when another run holds it. */
+  startRun(sourceId: string, mode: 'delta' | 'full', trigger: string, now: Date, leaseMs: number): Promise<number | null>;
+  renewLease(sourceId: string, runId: number, now: Date, leaseMs: number): Promise<void>;
+  syncState(sourceId: string): Promise<SyncStateRecord | null>;
+  getRun(sourceId: string, runId: number): Promise<SyncRunRecord | null>;
+  syncedObjects(sourceId: string, type: ObjectType, keys: readonly string[]): Promise<SyncedObject[]>;
+  markSeen(sourceId: string, type: ObjectType, keys: readonly string[], runId: number): Promise<void>;
+  stage(runId: number, type: ObjectType, rows: readonly { key: string; facts: Readonly<Record<string, unknown>>; hash: string }[]): Promise<void>;
+  stagedPage(runId: number, type: ObjectType, afterSeq: number, limit: number): Promise<StagedRow[]>;
+  /** Mirrored entries the run did not see, oldest key first. `activeOnly` counts only active people. */
+  unseen(sourceId: string, type: ObjectType, runId: number, limit: number): Promise<{ key: string; objectId: string }[]>;
+  countUnseenActivePeople(sourceId: string, runId: number): Promise<number>;
+  countActivePeople(sourceId: string): Promise<number>;
+  /** Holds the run (superseding an older held run of the source), drops its staging, releases the lease. */
+  holdRun(runId: number, counts: RunCounts & { population: number }, reason: string, now: Date): Promise<void>;
+  failRun(runId: number, error: string, now: Date): Promise<void>;
+}
+
+/** What the final transaction of a run writes besides directory changes. */
+export interface SyncFinishTx {
+  finishRun(runId: number, counts: RunCounts & { population: number }, cursor: SyncCursor, mode: 'delta' | 'full', now: Date): Promise<void>;
+}
+
+export interface LdapSyncDeps {
+  readonly sourceId: string;
+  readonly store: SyncRunStore;
+  readonly scanner: DirectoryScanner;
+  readonly queue: WorkQueue;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly massChange: MassChangePolicy;
+  /** Rows per apply transaction. */
+  readonly chunkSize?: number;
+  readonly leaseMs?: number;
+  /** Test seam: runs after each committed apply chunk (a throw here simulates a killed worker). */
+  readonly afterChunk?: (chunk: number) => Promise<void>;
+}
+
+export interface SyncRequest {
+  readonly mode: 'delta' | 'full';
+  /** scheduled | admin_api:<token> | cli... (recorded on the run). */
+  readonly trigger: string;
+  /** A held run an admin confirmed: this run may remove about as many people as that one would have. */
+  readonly confirmedRunId?: number;
+}
+
+export type SyncOutcome =
+  | { readonly status: 'skipped'; readonly reason: string }
+  | { readonly status: 'succeeded' | 'held'; readonly runId: number; readonly mode: 'delta' | 'full'; readonly counts: RunCounts; readonly heldReason?: string };
+
+const DEFAULT_CHUNK = 500;
+const DEFAULT_LEASE_MS = 15 * 60_000;
+
+export async function runDirectorySync(deps: LdapSyncDeps, request: SyncRequest): Promise<SyncOutcome> {
+  const { store, sourceId } = deps;
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  const state = await store.syncState(sourceId);
+  const runId = await store.startRun(sourceId, request.mode, request.trigger, deps.clock(), leaseMs);
+  if (runId === null) return { status: 'skipped', reason: 'another run of this source is in progress' };
+  try {
+    return await execute(deps, request, runId, state, leaseMs);
+  } catch (error) {
+    const message = isAppError(error) ? error.message : error instanceof Error ? error.message : String(error);
+    await store.failRun(runId, message, deps.clock()).catch((failure: unknown) => deps.logger.error({ err: failure, runId }, 'could not record a failed sync run'));
+    throw error;
+  } finally {
+    await deps.scanner.close();
+  }
+}
+
+async function execute(deps: LdapSyncDeps, request: SyncRequest, runId: number, state: SyncStateRecord | null, leaseMs: number): Promise<SyncOutcome> {
+  const { store, scanner, sourceId } = deps;
+  const cursor = state?.cursor ?? null;
+  const mode = request.mode === 'delta' && cursor !== null && (await scanner.deltaUsable(cursor)) ? 'delta' : 'full';
+  const highWater = await scanner.highWater();
+  const population = await store.countActivePeople(sourceId);
+  const since = mode === 'delta' ? cursor : null;
+  const tally = { seen: 0, staged: 0, deactivated: 0 };
+  const renew = () => store.renewLease(sourceId, runId, deps.clock(), leaseMs);
+
+  for (const type of scannedTypes(scanner)) {
+    for await (const page of scanner.scan(type, { since })) {
+      await stagePage(deps, runId, type, page, mode === 'full', tally);
+      await renew();
+    }
+  }
+  if (mode === 'delta') {
+    for (const type of scannedTypes(scanner)) {
+      for await (const keys of scanner.scanKeys(type)) await store.markSeen(sourceId, type, keys, runId);
+    }
+  }
+  const deletions = await store.countUnseenActivePeople(sourceId, runId);
+  const confirmed = request.confirmedRunId === undefined ? null : await store.getRun(sourceId, request.confirmedRunId);
+  const verdict = massChangeVerdict(deps.massChange, {
+    population, deletions, deactivations: tally.deactivated, confirmedRemovals: confirmed?.confirmedRemovals ?? null,
+  });
+  if (verdict.hold) {
+    const counts = { seen: tally.seen, changed: tally.staged, deleted: deletions, deactivated: tally.deactivated, population };
+    await store.holdRun(runId, counts, verdict.reason, deps.clock());
+    deps.logger.warn({ sourceId, runId, removals: verdict.removals, limit: verdict.limit }, 'directory run held by the mass-change circuit breaker');
+    return { status: 'held', runId, mode, counts, heldReason: verdict.reason };
+  }
+  const counts = await applyStaged(deps, runId, mode, highWater, population, tally.seen);
+  deps.logger.info({ sourceId, runId, mode, ...counts }, 'directory run applied');
+  return { status: 'succeeded', runId, mode, counts };
+}
+
+function scannedTypes(scanner: DirectoryScanner): ObjectType[] {
+  return scanner.agentsConfigured ? ['person', 'group', 'agent'] : ['person', 'group'];
+}
+
+/** Stages the entries of one page whose facts differ from what was last applied; marks them seen. */
+async function stagePage(
+  deps: LdapSyncDeps, runId: number, type: ObjectType, page: readonly (PersonFacts | GroupFacts | object)[], full: boolean,
+  tally: { seen: number; staged: number; deactivated: number },
+): Promise<void> {
+  const receivedAt = deps.clock().toISOString();
+  const facts = page as readonly { key: string; active?: boolean }[];
+  const keys = facts.map((item) => item.key);
+  const known = new Map((await deps.store.syncedObjects(deps.sourceId, type, keys)).map((object) => [object.key, object]));
+  const rows: { key: string; facts: Readonly<Record<string, unknown>>; hash: string }[] = [];
+  for (const item of facts) {
+    const hash = factsHash(item);
+    const existing = known.get(item.key);
+    if (existing?.factsHash === hash) continue;
+    if (type === 'person' && item.active === false && existing?.active === true) tally.deactivated += 1;
+    rows.push({ key: item.key, facts: { ...item, receivedAt }, hash });
+  }
+  tally.seen += facts.length;
+  tally.staged += rows.length;
+  if (full) await deps.store.markSeen(deps.sourceId, type, keys, runId);
+  await deps.store.stage(runId, type, rows);
+}
+
+/** Stable hash of what Tether applies from an entry; the change time alone is not a change. */
+export function factsHash(facts: object): string {
+  const { sourceTime: _time, receivedAt: _received, ...rest } = facts as Record<string, unknown>;
+  return createHash('sha256').update(canonical(rest)).digest('hex');
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+type Step = (tx: SyncTx, context: ApplyContext, row: StagedRow | { key: string; objectId: string }) => Promise<readonly string[]>;
+
+async function applyStaged(
+  deps: LdapSyncDeps, runId: number, mode: 'delta' | 'full', highWater: SyncCursor, population: number, seen: number,
+): Promise<RunCounts> {
+  const { store, sourceId } = deps;
+  const chunkSize = deps.chunkSize ?? DEFAULT_CHUNK;
+  const receivedAt = deps.clock();
+  const change: ChangeContext = { actor: `ldap:${sourceId}`, sourceId, origin: 'ldap', receivedAt, sourceTime: null };
+  let chunk = 0;
+  let changed = 0;
+  let deleted = 0;
+  const commit = async (work: (tx: SyncTx, context: ApplyContext) => Promise<readonly string[]>) => {
+    const recompute = await store.transaction((tx) => work(tx, { change, runId, now: deps.clock() }));
+    await enqueueAfterCommit(deps, recompute);
+    chunk += 1;
+    await store.renewLease(sourceId, runId, deps.clock(), leaseOf(deps));
+    await deps.afterChunk?.(chunk);
+  };
+  const eachChunk = async (rows: readonly (StagedRow | { key: string; objectId: string })[], step: Step) =>
+    commit(async (tx, context) => {
+      const recompute: string[] = [];
+      for (const row of rows) recompute.push(...(await step(tx, context, row)));
+      return recompute;
+    });
+
+  // Leavers first: a user name freed by a deleted entry may be taken by a new one in the same run.
+  for (const type of ['person', 'group'] as const) {
+    for (;;) {
+      const gone = await store.unseen(sourceId, type, runId, chunkSize);
+      if (gone.length === 0) break;
+      await eachChunk(gone, (tx, context, row) => (type === 'person' ? removePerson(tx, context, row as { key: string; objectId: string }) : removeGroup(tx, context, row as { key: string; objectId: string })));
+      deleted += type === 'person' ? gone.length : 0;
+    }
+  }
+  changed += await forEachStaged(deps, runId, 'person', chunkSize, async (rows) => eachChunk(rows, async (tx, context, row) => {
+    const staged = row as StagedRow;
+    const [existing] = await tx.syncedObjects(sourceId, 'person', [staged.key]);
+    return applyPerson(tx, context, staged.facts as unknown as PersonFacts, staged.hash, existing);
+  }));
+  changed += await forEachStaged(deps, runId, 'group', chunkSize, async (rows) => eachChunk(rows, async (tx, context, row) => {
+    const staged = row as StagedRow;
+    const [existing] = await tx.syncedObjects(sourceId, 'group', [staged.key]);
+    return upsertGroup(tx, context, staged.facts as unknown as GroupFacts, existing);
+  }));
+  await forEachStaged(deps, runId, 'group', chunkSize, async (rows) => eachChunk(rows, async (tx, context, row) => {
+    const staged = row as StagedRow;
+    return applyGroupMembers(tx, context, staged.facts as unknown as GroupFacts, staged.hash);
+  }));
+  const counts = { seen, changed, deleted, deactivated: 0 };
+  // The cursor commits in the same transaction as the run's last change (here: its closing record).
+  await store.transaction(async (tx) => {
+    await tx.finishRun(runId, { ...counts, population }, highWater, mode, deps.clock());
+  });
+  return counts;
+}
+
+async function forEachStaged(
+  deps: LdapSyncDeps, runId: number, type: ObjectType, chunkSize: number, apply: (rows: readonly StagedRow[]) => Promise<void>,
+): Promise<number> {
+  let after = 0;
+  let total = 0;
+  for (;;) {
+    const rows = await deps.store.stagedPage(runId, type, after, chunkSize);
+    if (rows.length === 0) return total;
+    await apply(rows);
+    total += rows.length;
+    after = rows.at(-1)?.seq ?? after;
+  }
+}
+
+function leaseOf(deps: LdapSyncDeps): number {
+  return deps.leaseMs ?? DEFAULT_LEASE_MS;
+}
+
+/** Resolves a held run: confirm (the caller then starts a full run with `confirmedRunId`) or discard. */
+export interface HeldRunStore {
+  getRun(sourceId: string, runId: number): Promise<SyncRunRecord | null>;
+  decideHeldRun(sourceId: string, runId: number, decision: 'confirmed' | 'discarded', actor: string, now: Date): Promise<SyncRunRecord | null>;
+}
+
+export async function decideHeldRun(
+  deps: { store: HeldRunStore; clock: Clock }, sourceId: string, runId: number, decision: 'confirmed' | 'discarded', actor: string,
+): Promise<SyncRunRecord> {
+  const run = await deps.store.getRun(sourceId, runId);
+  if (run === null) throw new AppError('not_found', `run ${runId} not found`, { detail: `Source ${sourceId} has no run ${runId}` });
+  if (run.status !== 'held') {
+    throw new AppError('conflict', `run ${runId} is ${run.status}`, { detail: `Run ${runId} is ${run.status}, not held; only a held run can be confirmed or discarded` });
+  }
+  const decided = await deps.store.decideHeldRun(sourceId, runId, decision, actor, deps.clock());
+  if (decided === null) throw new AppError('conflict', `run ${runId} was decided concurrently`, { detail: `Run ${runId} is no longer held` });
+  return decided;
+}

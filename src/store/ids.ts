@@ -1,0 +1,9 @@
+/**
+ * Tether ids are UUIDs. Anything else names no row, and must never reach a `::uuid` cast (which would fail
+ * the statement — a 500 — instead of answering "not found").
+ */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
