@@ -10,7 +10,7 @@ function ownerMatches(params: SqlParams, alias: string, value: FilterValue, op: 
   if (op === 'pr') return 'true';
   if (op !== 'eq' || !isUuid(value)) return 'false';
   const param = params.add(value);
-  return `(${alias}.sponsor_id = ${param}::uuid or ${param}::uuid = any(${alias}.backup_sponsor_ids))`;
+  return `(${alias}.sponsor_id = ${param}::uuid or ${alias}.backup_sponsor_ids @> array[${param}::uuid])`;
 }
 
 /** `requestedTools eq "crm.contacts.read"` (or co / sw): any requested tool matches. */

@@ -2,7 +2,8 @@ import type { AgentProfile, ProvisionedAgent } from '../app/agents/agent-write.j
 import type { AgentRowChange } from '../app/agents/update-agent.js';
 import type { DirectoryQuery, Page } from '../app/directory/directory-query.js';
 import type { SponsoredAgent } from '../app/pipeline/recompute-sponsor.js';
-import type { AgentRecord, DelegationRecord, EntitlementVersionRecord } from '../app/records.js';
+import type { AgentRecord, AuditEntry, DelegationRecord, EntitlementVersionRecord } from '../app/records.js';
+import { AUDIT_COLUMNS, auditValues } from './audit.js';
 import type { Denial } from '../domain/entitlements.js';
 import type { Entitlement } from '../domain/types.js';
 import { AGENT_MAPPING, AGENT_SORT } from './agent-mapping.js';
@@ -146,16 +147,6 @@ export function agentOps(q: Queryable) {
       return result.rows[0] === undefined ? null : toAgent(result.rows[0]);
     },
 
-    async sponsorsAmong(personIds: readonly string[]): Promise<string[]> {
-      if (personIds.length === 0) return [];
-      const result = await q.query<{ id: string }>(
-        `select distinct s.id from unnest($1::uuid[]) as s(id)
-          where exists (select 1 from agents a where a.state <> 'retired' and (a.sponsor_id = s.id or s.id = any(a.backup_sponsor_ids)))`,
-        [personIds],
-      );
-      return result.rows.map((row) => row.id);
-    },
-
     async agentsSponsoredBy(personId: string): Promise<SponsoredAgent[]> {
       const result = await q.query<AgentRow & {
         d_id: string | null; d_tools: string[] | null; d_not_before: Date | null; d_expires_at: Date | null;
@@ -191,22 +182,28 @@ export function agentOps(q: Queryable) {
       return result.rows[0] === undefined ? null : toVersion(result.rows[0]);
     },
 
-    async advanceVersion(agentId: string, expected: number, next: number, now: Date): Promise<boolean> {
-      const result = await q.query(
-        // The representation (SCIM `entitlements`) changes with the version, so its revision does too.
-        'update agents set current_version = $3, revision = revision + 1, updated_at = $4 where id = $1 and current_version = $2',
-        [agentId, expected, next, now],
+    async commitVersion(expected: number, version: EntitlementVersionRecord, pushTargetIds: readonly string[], changeEventId: string | null, audit: AuditEntry): Promise<boolean> {
+      // Compare-and-set on current_version; the version row, its audit entry and its push outbox rows are
+      // written only when the CAS matched (they select from `advanced`), all in one round trip.
+      const result = await q.query<{ advanced: number }>(
+        `with advanced as (
+           update agents set current_version = $3, revision = revision + 1, updated_at = $10::timestamptz
+            where id = $1 and current_version = $2 returning id
+         ), ver as (
+           insert into entitlement_versions (agent_id, version, sponsor_id, entitlements, denied, reason, change_event_ids, computed_at)
+           select id, $3, $4::uuid, $5::jsonb, $6::jsonb, $7::text, $8::uuid[], $10::timestamptz from advanced
+         ), audit as (
+           insert into audit_log ${AUDIT_COLUMNS}
+           select $11::timestamptz, $12::text, $13::text, $14::text, $15::text, $16::jsonb from advanced
+         ), pushes as (
+           insert into outbox (kind, agent_id, version, target_id, change_event_id, created_at)
+           select 'push', advanced.id, $3, t.target_id, $9::uuid, now() from advanced, unnest($17::text[]) as t(target_id)
+         )
+         select count(*)::int as advanced from advanced`,
+        [version.agentId, expected, version.version, version.sponsorId, JSON.stringify(version.entitlements), JSON.stringify(version.denied),
+          version.reason, version.changeEventIds, changeEventId, version.computedAt, ...auditValues(audit), pushTargetIds],
       );
-      return result.rowCount === 1;
-    },
-
-    async insertVersion(version: EntitlementVersionRecord): Promise<void> {
-      await q.query(
-        `insert into entitlement_versions (agent_id, version, sponsor_id, entitlements, denied, reason, change_event_ids, computed_at)
-         values ($1, $2, $3, $4, $5, $6, $7::uuid[], $8)`,
-        [version.agentId, version.version, version.sponsorId, JSON.stringify(version.entitlements), JSON.stringify(version.denied),
-          version.reason, version.changeEventIds, version.computedAt],
-      );
+      return result.rows[0]?.advanced === 1;
     },
   };
 }

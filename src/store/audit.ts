@@ -28,10 +28,14 @@ export function auditHash(prevHash: string, entry: AuditEntry): string {
  * the entry once it is committed. Entries of a transaction that rolls back never exist.
  */
 export async function appendAudit(tx: Queryable, entry: AuditEntry): Promise<void> {
-  await tx.query(
-    'insert into audit_log (at, actor, action, subject_type, subject_id, detail) values ($1, $2, $3, $4, $5, $6)',
-    [entry.at, entry.actor, entry.action, entry.subjectType, entry.subjectId, entry.detail],
-  );
+  await tx.query(`insert into audit_log ${AUDIT_COLUMNS} values ($1, $2, $3, $4, $5, $6)`, auditValues(entry));
+}
+
+/** The insert columns and their values, for statements that append an entry alongside other writes. */
+export const AUDIT_COLUMNS = '(at, actor, action, subject_type, subject_id, detail)';
+
+export function auditValues(entry: AuditEntry): unknown[] {
+  return [entry.at, entry.actor, entry.action, entry.subjectType, entry.subjectId, entry.detail];
 }
 
 interface AuditRow {

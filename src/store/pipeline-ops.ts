@@ -1,7 +1,8 @@
 import type { DeliveredEvent, DeliveryView } from '../app/pipeline/deliver.js';
 import type { PendingWork } from '../app/pipeline/outbox-relay.js';
 import type { PendingRecompute } from '../app/pipeline/recompute-sponsor.js';
-import type { ChangeEventWrite, OutboxRow } from '../app/records.js';
+import type { AuditEntry, ChangeEventWrite, OutboxRow } from '../app/records.js';
+import { AUDIT_COLUMNS, auditValues } from './audit.js';
 import type { Queryable } from './db.js';
 
 /** Change events, outbox rows and per-target applied state: the bookkeeping of the pipeline. */
@@ -14,6 +15,29 @@ export function pipelineOps(q: Queryable) {
         [event.id, event.sourceId, event.origin, event.kind, event.subjectType, event.subjectId, event.detail, event.sourceTime,
           event.receivedAt, event.committedAt],
       );
+    },
+
+    async recordChange(event: ChangeEventWrite, audit: AuditEntry, affectedPersonIds: readonly string[]): Promise<string[]> {
+      // Data-modifying CTEs: the event, its audit entry and the recompute rows in one statement.
+      const result = await q.query<{ person_id: string }>(
+        `with event as (
+           insert into change_events (id, source_id, origin, kind, subject_type, subject_id, detail, source_time, received_at, committed_at)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ), audit as (
+           insert into audit_log ${AUDIT_COLUMNS} values ($11, $12, $13, $14, $15, $16)
+         ), sponsors as (
+           select s.id from unnest($17::uuid[]) as s(id)
+            where exists (select 1 from agents a where a.state <> 'retired' and a.sponsor_id = s.id)
+               -- @> (not = any) so the GIN index on backup_sponsor_ids answers.
+               or exists (select 1 from agents a where a.state <> 'retired' and a.backup_sponsor_ids @> array[s.id])
+         )
+         insert into outbox (kind, person_id, change_event_id, created_at)
+         select 'recompute', id, $1, now() from sponsors
+         returning person_id`,
+        [event.id, event.sourceId, event.origin, event.kind, event.subjectType, event.subjectId, event.detail, event.sourceTime,
+          event.receivedAt, event.committedAt, ...auditValues(audit), [...new Set(affectedPersonIds)]],
+      );
+      return result.rows.map((row) => row.person_id);
     },
 
     async insertOutbox(rows: readonly OutboxRow[]): Promise<void> {
@@ -48,14 +72,13 @@ export function pipelineOps(q: Queryable) {
       };
     },
 
-    async completeOutbox(ids: readonly number[], now: Date): Promise<void> {
-      if (ids.length === 0) return;
-      await q.query('update outbox set done_at = $2 where id = any($1::bigint[]) and done_at is null', [ids, now]);
-    },
-
-    async markComputed(changeEventIds: readonly string[], now: Date): Promise<void> {
-      if (changeEventIds.length === 0) return;
-      await q.query('update change_events set computed_at = $2 where id = any($1::uuid[]) and computed_at is null', [changeEventIds, now]);
+    async finishRecompute(outboxIds: readonly number[], changeEventIds: readonly string[], now: Date): Promise<void> {
+      if (outboxIds.length === 0 && changeEventIds.length === 0) return;
+      await q.query(
+        `with done as (update outbox set done_at = $3 where id = any($1::bigint[]) and done_at is null)
+         update change_events set computed_at = $3 where id = any($2::uuid[]) and computed_at is null`,
+        [outboxIds, changeEventIds, now],
+      );
     },
 
     async completePushes(agentId: string, targetId: string, uptoVersion: number, now: Date): Promise<void> {

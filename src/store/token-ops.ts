@@ -79,7 +79,7 @@ export function tokenOps(q: Queryable) {
     async touchToken(id: string, now: Date): Promise<void> {
       // Coarse (one write a minute at most) so authentication does not turn every read into a write.
       await q.query(
-        `update api_tokens set last_used_at = $2 where id = $1 and (last_used_at is null or last_used_at < $2 - interval '1 minute')`,
+        `update api_tokens set last_used_at = $2 where id = $1 and (last_used_at is null or last_used_at < $2::timestamptz - interval '1 minute')`,
         [id, now],
       );
     },

@@ -75,6 +75,16 @@ targets: []
     expect(anonymous.body.schemas).toEqual([ERROR]);
   });
 
+  it('answers a long filter with invalidFilter and an oversized request line with a JSON 431', async () => {
+    const long = await scim(`/Users?filter=${encodeURIComponent(`userName eq "${'a'.repeat(20_000)}"`)}`);
+    expect(long.status).toBe(400);
+    expect(long.body).toMatchObject({ schemas: [ERROR], scimType: 'invalidFilter' });
+    const huge = await fetch(`${tether.url}/scim/v2/Users?filter=${'a'.repeat(70_000)}`, { headers: { Authorization: `Bearer ${tether.scimToken}` } });
+    expect(huge.status).toBe(431);
+    expect(huge.headers.get('content-type')).toContain('application/scim+json');
+    expect(await huge.json()).toMatchObject({ schemas: [ERROR], status: '431' });
+  });
+
   it('answers PATCH with 204 and an ETag, or with the resource when asked for it', async () => {
     const created = await scim('/Users', 'POST', { userName: 'patch@example.com' });
     const id = created.body.id as string;

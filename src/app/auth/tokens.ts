@@ -77,3 +77,22 @@ export async function authenticateToken(
     readOnly: false,
   };
 }
+
+/**
+ * Wraps a token store so `touchToken` reaches the database at most once per interval per token from this
+ * process: last use is coarse bookkeeping, and a write statement on every authenticated request would cost
+ * a database round trip each time.
+ */
+export function throttleTouches<T extends TokenStore>(store: T, intervalMs: number, nowMs: () => number = Date.now): T {
+  const lastTouch = new Map<string, number>();
+  return {
+    ...store,
+    async touchToken(id: string, now: Date): Promise<void> {
+      const previous = lastTouch.get(id);
+      if (previous !== undefined && nowMs() - previous < intervalMs) return;
+      lastTouch.set(id, nowMs());
+      if (lastTouch.size > 10_000) lastTouch.clear();
+      await store.touchToken(id, now);
+    },
+  };
+}

@@ -1,12 +1,13 @@
-import type { ChangeEventKind, ChangeEventWrite, AuditEntry, OutboxRow } from '../records.js';
+import type { ChangeEventKind, ChangeEventWrite, AuditEntry } from '../records.js';
 
 /** What recording a change needs from the transaction it commits in. */
 export interface ChangeRecorderTx {
-  insertChangeEvent(event: ChangeEventWrite): Promise<void>;
-  /** The subset of `personIds` that sponsor (primary or backup) at least one agent that is not retired. */
-  sponsorsAmong(personIds: readonly string[]): Promise<string[]>;
-  insertOutbox(rows: readonly OutboxRow[]): Promise<void>;
-  appendAudit(entry: AuditEntry): Promise<void>;
+  /**
+   * Inserts the change event and its audit entry, and one recompute outbox row for each of
+   * `affectedPersonIds` that sponsors (primary or backup) an agent that is not retired; returns those
+   * sponsors. One round trip: this runs on every directory write, inside its transaction.
+   */
+  recordChange(event: ChangeEventWrite, audit: AuditEntry, affectedPersonIds: readonly string[]): Promise<string[]>;
 }
 
 export interface ChangeContext {
@@ -41,7 +42,7 @@ export async function recordDirectoryChange(
   },
 ): Promise<RecordedChange> {
   const eventId = crypto.randomUUID();
-  await tx.insertChangeEvent({
+  const event: ChangeEventWrite = {
     id: eventId,
     sourceId: context.sourceId,
     origin: context.origin,
@@ -52,16 +53,15 @@ export async function recordDirectoryChange(
     sourceTime: context.sourceTime,
     receivedAt: context.receivedAt,
     committedAt: change.now,
-  });
-  const sponsors = change.affectedPersonIds.length === 0 ? [] : await tx.sponsorsAmong(change.affectedPersonIds);
-  await tx.insertOutbox(sponsors.map((personId) => ({ kind: 'recompute', personId, changeEventId: eventId })));
-  await tx.appendAudit({
+  };
+  const audit: AuditEntry = {
     at: change.now,
     actor: context.actor,
     action: change.action,
     subjectType: change.subjectType,
     subjectId: change.subjectId,
     detail: { changeEventId: eventId, kind: change.kind, ...change.detail },
-  });
+  };
+  const sponsors = await tx.recordChange(event, audit, change.affectedPersonIds);
   return { eventId, recomputePersonIds: sponsors };
 }

@@ -3,7 +3,7 @@ import { diffEntitlements, isEmptyDiff } from '../../domain/diff.js';
 import { AppError } from '../../domain/errors.js';
 import type { AgentSnapshot, SponsorSnapshot } from '../../domain/types.js';
 import type { Clock, Logger, Policy, WorkQueue } from '../ports.js';
-import type { AuditEntry, EntitlementVersionRecord, OutboxRow } from '../records.js';
+import type { AuditEntry, EntitlementVersionRecord } from '../records.js';
 
 export interface PendingRecompute {
   readonly outboxIds: readonly number[];
@@ -21,13 +21,14 @@ export interface RecomputeTx {
   sponsorSnapshot(personId: string): Promise<SponsorSnapshot | null>;
   agentsSponsoredBy(personId: string): Promise<SponsoredAgent[]>;
   latestVersion(agentId: string): Promise<EntitlementVersionRecord | null>;
-  /** Compare-and-set of agents.current_version; false when another writer got there first. */
-  advanceVersion(agentId: string, expected: number, next: number, now: Date): Promise<boolean>;
-  insertVersion(version: EntitlementVersionRecord): Promise<void>;
-  insertOutbox(rows: readonly OutboxRow[]): Promise<void>;
-  appendAudit(entry: AuditEntry): Promise<void>;
-  completeOutbox(ids: readonly number[], now: Date): Promise<void>;
-  markComputed(changeEventIds: readonly string[], now: Date): Promise<void>;
+  /**
+   * Compare-and-set of agents.current_version from `expected` to `version.version`, committing the version,
+   * its audit entry and one push outbox row per target only when it matched; false when another writer got
+   * there first (nothing written).
+   */
+  commitVersion(expected: number, version: EntitlementVersionRecord, pushTargetIds: readonly string[], changeEventId: string | null, audit: AuditEntry): Promise<boolean>;
+  /** Marks the outbox rows done and the change events computed. */
+  finishRecompute(outboxIds: readonly number[], changeEventIds: readonly string[], now: Date): Promise<void>;
 }
 
 export interface RecomputeDeps {
@@ -64,37 +65,37 @@ export async function recomputeSponsor(deps: RecomputeDeps, personId: string): P
       const diff = diffEntitlements(latest?.entitlements ?? [], computed.effective);
       if (latest !== null && isEmptyDiff(diff)) continue;
       const next = agent.currentVersion + 1;
-      if (!(await tx.advanceVersion(agent.snapshot.id, agent.currentVersion, next, now))) {
-        throw new AppError('conflict', `agent ${agent.snapshot.id} changed during recompute`);
-      }
       const reason = describeReason(computed.denied[0]?.reason, computed.effective.length, pending.changeKinds);
-      await tx.insertVersion({
-        agentId: agent.snapshot.id,
-        version: next,
-        sponsorId: personId,
-        entitlements: computed.effective,
-        denied: computed.denied,
-        reason,
-        changeEventIds: pending.changeEventIds,
-        computedAt: now,
-      });
-      const targetPushes = deps.targetIds().map((targetId) => ({ targetId, agentId: agent.snapshot.id, version: next }));
-      await tx.insertOutbox(
-        targetPushes.map((push) => ({ kind: 'push', ...push, changeEventId: pending.changeEventIds.at(-1) ?? null })),
+      const targetIds = deps.targetIds();
+      const committed = await tx.commitVersion(
+        agent.currentVersion,
+        {
+          agentId: agent.snapshot.id,
+          version: next,
+          sponsorId: personId,
+          entitlements: computed.effective,
+          denied: computed.denied,
+          reason,
+          changeEventIds: pending.changeEventIds,
+          computedAt: now,
+        },
+        targetIds,
+        pending.changeEventIds.at(-1) ?? null,
+        {
+          at: now,
+          actor: 'system:recompute',
+          action: 'entitlements.changed',
+          subjectType: 'agent',
+          subjectId: agent.snapshot.id,
+          detail: { version: next, sponsorId: personId, granted: diff.granted, revoked: diff.revoked, reason, changeEventIds: pending.changeEventIds },
+        },
       );
-      await tx.appendAudit({
-        at: now,
-        actor: 'system:recompute',
-        action: 'entitlements.changed',
-        subjectType: 'agent',
-        subjectId: agent.snapshot.id,
-        detail: { version: next, sponsorId: personId, granted: diff.granted, revoked: diff.revoked, reason, changeEventIds: pending.changeEventIds },
-      });
+      if (!committed) throw new AppError('conflict', `agent ${agent.snapshot.id} changed during recompute`);
+      const targetPushes = targetIds.map((targetId) => ({ targetId, agentId: agent.snapshot.id, version: next }));
       versions.push({ agentId: agent.snapshot.id, version: next, granted: diff.granted.length, revoked: diff.revoked.length });
       pushes.push(...targetPushes);
     }
-    await tx.completeOutbox(pending.outboxIds, now);
-    await tx.markComputed(pending.changeEventIds, now);
+    await tx.finishRecompute(pending.outboxIds, pending.changeEventIds, now);
     return { result: { agents: agents.length, versions }, pushes };
   });
   if (pushes.length > 0) {

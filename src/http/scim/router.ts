@@ -17,6 +17,7 @@ import { discoveryRouter } from './discovery.js';
 import { scimErrorHandler } from './errors.js';
 import { etag, scimOperations, type ScimCall, type ScimResult } from './operations.js';
 import { searchAll } from './search-all.js';
+import { idParam, searchParams } from './request-params.js';
 
 export interface ScimDeps {
   readonly people: PeopleDeps;
@@ -124,10 +125,10 @@ export function scimRouter(deps: ScimDeps): Router {
     router.post(`/${resource}`, async (request, response) => reply(response, await operations.create(resource, callOf(request))));
     router.get(`/${resource}`, async (request, response) => reply(response, await operations.list(resource, callOf(request), request.query)));
     router.post(`/${resource}/.search`, async (request, response) => reply(response, await operations.list(resource, callOf(request), searchParams(request.body))));
-    router.get(`/${resource}/:id`, async (request, response) => reply(response, await operations.get(resource, idOf(request), callOf(request))));
-    router.put(`/${resource}/:id`, async (request, response) => reply(response, await operations.replace(resource, idOf(request), callOf(request))));
-    router.patch(`/${resource}/:id`, async (request, response) => reply(response, await operations.patch(resource, idOf(request), callOf(request))));
-    router.delete(`/${resource}/:id`, async (request, response) => reply(response, await operations.remove(resource, idOf(request), callOf(request))));
+    router.get(`/${resource}/:id`, async (request, response) => reply(response, await operations.get(resource, idParam(request), callOf(request))));
+    router.put(`/${resource}/:id`, async (request, response) => reply(response, await operations.replace(resource, idParam(request), callOf(request))));
+    router.patch(`/${resource}/:id`, async (request, response) => reply(response, await operations.patch(resource, idParam(request), callOf(request))));
+    router.delete(`/${resource}/:id`, async (request, response) => reply(response, await operations.remove(resource, idParam(request), callOf(request))));
   }
   if (deps.agents !== undefined) mountAgentRoutes(router, agentOperations(deps.agents), callOf, reply);
   router.post('/.search', async (request, response) => reply(response, await searchAll(operations, callOf(request), searchParams(request.body))));
@@ -140,21 +141,5 @@ export function scimRouter(deps: ScimDeps): Router {
   });
   router.use(scimErrorHandler(deps.logger));
   return router;
-}
-
-function idOf(request: Request): string {
-  const id: unknown = request.params['id'];
-  return typeof id === 'string' ? id : '';
-}
-
-function searchParams(body: unknown): Record<string, unknown> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new AppError('invalid_syntax', 'search body', { detail: 'POST .search needs a SearchRequest object' });
-  }
-  const params = { ...(body as Record<string, unknown>) };
-  for (const key of ['attributes', 'excludedAttributes']) {
-    if (Array.isArray(params[key])) params[key] = (params[key] as unknown[]).join(',');
-  }
-  return params;
 }
 
