@@ -7,7 +7,10 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { WorkQueue } from '../src/app/ports.js';
 import type { QueueInspector } from '../src/app/queries/status.js';
 import { isAppError } from '../src/domain/errors.js';
-import { pushJobId, pushJobSchema, pushQueueName, RECOMPUTE_QUEUE, recomputeJobSchema, type PushJob } from './queues.js';
+import {
+  DIRECTORY_SYNC_QUEUE, directorySchedulerId, directorySyncJobSchema, pushJobId, pushJobSchema, pushQueueName, RECOMPUTE_QUEUE, recomputeJobSchema,
+  type DirectorySyncJob, type PushJob,
+} from './queues.js';
 import { retryDelayMs, type RetryPolicy } from './retry.js';
 
 export interface QueueTarget {
@@ -39,7 +42,18 @@ export function redisConnection(url: string, purpose: 'queue' | 'worker'): Redis
   return connection;
 }
 
+/** A directory source's schedule: delta polls every `pollMs`, full reconciliations every `reconcileMs` (0: none). */
+export interface DirectorySchedule {
+  readonly sourceId: string;
+  readonly pollMs: number;
+  readonly reconcileMs: number;
+}
+
 export interface BullQueues extends WorkQueue, QueueInspector {
+  /** Queues one run now (admin API / CLI reconcile, a confirmed held run). */
+  enqueueDirectorySync(job: DirectorySyncJob): Promise<void>;
+  /** Makes the job schedulers match the configured sources; schedulers of removed sources are dropped. */
+  scheduleDirectorySync(schedules: readonly DirectorySchedule[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,7 +64,28 @@ export function createBullQueues(settings: BullSettings): BullQueues {
     settings.targets.map((target) => [target.id, { target, queue: new Queue(pushQueueName(target.id), { connection, prefix: settings.prefix }) }]),
   );
   const recomputeOptions: JobsOptions = { attempts: RECOMPUTE_ATTEMPTS, backoff: { type: 'tether' }, ...KEEP };
+  const directory = new Queue(DIRECTORY_SYNC_QUEUE, { connection, prefix: settings.prefix });
   return {
+    async enqueueDirectorySync(job) {
+      const data = directorySyncJobSchema.parse(job);
+      // One on-demand run per source and mode waits at a time; asking again while it waits changes nothing.
+      await directory.add('run', data, { ...KEEP, attempts: 1, deduplication: { id: `${data.mode}.${data.sourceId}.${data.confirmedRunId ?? 0}` } });
+    },
+    async scheduleDirectorySync(schedules) {
+      const wanted = new Set<string>();
+      for (const schedule of schedules) {
+        const jobs: [kind: 'poll' | 'reconcile', every: number, mode: 'delta' | 'full'][] = [['poll', schedule.pollMs, 'delta'], ['reconcile', schedule.reconcileMs, 'full']];
+        for (const [kind, every, mode] of jobs) {
+          if (every <= 0) continue;
+          const id = directorySchedulerId(kind, schedule.sourceId);
+          wanted.add(id);
+          await directory.upsertJobScheduler(id, { every }, { name: kind, data: directorySyncJobSchema.parse({ sourceId: schedule.sourceId, mode, trigger: 'scheduled' }), opts: { ...KEEP, attempts: 1 } });
+        }
+      }
+      for (const existing of await directory.getJobSchedulers()) {
+        if (existing.key !== '' && !wanted.has(existing.key)) await directory.removeJobScheduler(existing.key);
+      }
+    },
     async enqueueRecompute(personIds) {
       if (personIds.length === 0) return;
       await recompute.addBulk(
@@ -80,7 +115,7 @@ export function createBullQueues(settings: BullSettings): BullQueues {
       );
     },
     async counts() {
-      const queues = [recompute, ...[...pushes.values()].map((entry) => entry.queue)];
+      const queues = [recompute, directory, ...[...pushes.values()].map((entry) => entry.queue)];
       return Promise.all(
         queues.map(async (queue) => {
           const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
@@ -95,7 +130,7 @@ export function createBullQueues(settings: BullSettings): BullQueues {
       );
     },
     async close() {
-      await Promise.all([recompute.close(), ...[...pushes.values()].map((entry) => entry.queue.close())]);
+      await Promise.all([recompute.close(), directory.close(), ...[...pushes.values()].map((entry) => entry.queue.close())]);
       await connection.quit().catch(() => undefined);
     },
   };
@@ -104,6 +139,7 @@ export function createBullQueues(settings: BullSettings): BullQueues {
 export interface Processors {
   recompute(personId: string): Promise<unknown>;
   push(targetId: string, agentId: string, version: number): Promise<unknown>;
+  directorySync?(job: DirectorySyncJob): Promise<unknown>;
 }
 
 export interface JobObserver {
@@ -159,6 +195,10 @@ export function startBullWorkers(
       }),
     ),
   ];
+  if (processors.directorySync !== undefined) {
+    // Runs of one source never overlap (a lease in the store); a failed run is not retried: the next poll is.
+    workers.push(make(DIRECTORY_SYNC_QUEUE, 2, { baseDelayMs: 1000, maxDelayMs: 60_000 }, (job) => processors.directorySync?.(parsePayload(directorySyncJobSchema, job.data)) ?? Promise.resolve()));
+  }
   return {
     async close() {
       // Worker.close() waits for active jobs to finish: a SIGTERM never abandons a delivery halfway.

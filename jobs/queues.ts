@@ -18,3 +18,19 @@ export type PushJob = z.infer<typeof pushJobSchema>;
 export function pushJobId(job: PushJob): string {
   return `${job.agentId}.v${job.version}`;
 }
+
+/** LDAP delta polls and full reconciliations, one job per run; schedulers per source (jobs/bullmq.ts). */
+export const DIRECTORY_SYNC_QUEUE = 'directory-sync';
+
+export const directorySyncJobSchema = z.strictObject({
+  sourceId: z.string().min(1).max(63),
+  mode: z.enum(['delta', 'full']),
+  trigger: z.string().min(1).max(200),
+  confirmedRunId: z.number().int().positive().optional(),
+});
+export type DirectorySyncJob = z.infer<typeof directorySyncJobSchema>;
+
+/** Scheduler ids per source; BullMQ ids may not contain ':'. */
+export function directorySchedulerId(kind: 'poll' | 'reconcile', sourceId: string): string {
+  return `${kind}.${sourceId}`;
+}

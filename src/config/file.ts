@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { TargetConfig } from '../../connectors/registry.js';
 import type { ScimCredential } from '../app/auth/credentials.js';
 import { algorithmsForPublicKey, algorithmsForSecret, ASYMMETRIC_ALGORITHMS, JWS_ALGORITHMS, minimumSecretBytes, parsePublicKey, type JwsAlgorithm } from '../app/auth/jws-algorithms.js';
+import { ldapSourceSchema, type LdapSourceConfig } from '../../connectors/ldap/config.js';
 import { webhookConfigSchema } from '../../connectors/webhook/config.js';
 import { AppError } from '../domain/errors.js';
 import { isToolPattern } from '../domain/patterns.js';
@@ -17,11 +18,16 @@ const toolId = z.string().regex(/^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$/i
 const toolPattern = z.string().refine(isToolPattern, 'a tool id or a pattern such as crm.* or *');
 const risk = z.enum(RISK_CLASSES);
 
-const sourceSchema = z.strictObject({
+const scimSourceSchema = z.strictObject({
   id,
-  kind: z.enum(['scim']),
+  kind: z.literal('scim'),
   displayName: z.string().min(1).optional(),
 });
+
+/** A directory source: a SCIM tenant pushing changes, or an LDAP / AD server Tether polls (docs/ldap.md). */
+export type SourceConfig =
+  | { readonly id: string; readonly kind: 'scim'; readonly displayName: string }
+  | { readonly id: string; readonly kind: 'ldap'; readonly displayName: string; readonly ldap: LdapSourceConfig };
 
 const toolSchema = z.strictObject({ id: toolId, system: z.string().min(1), risk });
 
@@ -78,7 +84,7 @@ function fileSchema(baseDir: string) {
   const targetSchema = z.discriminatedUnion('kind', [webhookConfigSchema(secret)]);
   return z
     .strictObject({
-      sources: z.array(sourceSchema).min(1),
+      sources: z.array(z.discriminatedUnion('kind', [scimSourceSchema, ldapSourceSchema(secret)])).min(1),
       tools: z.array(toolSchema).default([]),
       grantRules: z.array(ruleSchema).default([]),
       ceilings: z.partialRecord(z.enum(ENVIRONMENTS), ceilingSchema).default({}),
@@ -201,7 +207,7 @@ function toCredential(raw: RawCredential, allSources: readonly string[]): ScimCr
 
 export interface TetherConfig {
   readonly path: string;
-  readonly sources: readonly { id: string; kind: 'scim'; displayName: string }[];
+  readonly sources: readonly SourceConfig[];
   readonly tools: readonly Tool[];
   readonly grantRules: readonly { id: string; when: readonly GrantCondition[]; tools: readonly string[] }[];
   readonly ceilings: Ceilings;
@@ -234,7 +240,11 @@ export function parseConfig(text: string, absolutePath: string): TetherConfig {
   const config = result.data;
   return {
     path: absolutePath,
-    sources: config.sources.map((source) => ({ id: source.id, kind: source.kind, displayName: source.displayName ?? source.id })),
+    sources: config.sources.map((source): SourceConfig =>
+      source.kind === 'ldap'
+        ? { id: source.id, kind: 'ldap', displayName: source.displayName ?? source.id, ldap: source }
+        : { id: source.id, kind: 'scim', displayName: source.displayName ?? source.id },
+    ),
     tools: config.tools,
     grantRules: config.grantRules.map((rule) => ({
       id: rule.id,

@@ -5,6 +5,7 @@ import { relayOutboxOnce } from '../app/pipeline/outbox-relay.js';
 import { recomputeSponsor } from '../app/pipeline/recompute-sponsor.js';
 import { getStatus } from '../app/queries/status.js';
 import { createHttpApp } from '../http/app.js';
+import { createHttpServer } from '../http/server.js';
 import type { Container } from './container.js';
 
 export interface Running {
@@ -25,14 +26,19 @@ export async function startServer(container: Container): Promise<Running & { por
       people: { ...base, store },
       groups: { ...base, store },
       directory: store,
-      sourceIds: container.config.sources.map((source) => source.id),
+      sourceIds: container.config.sources.filter((source) => source.kind === 'scim').map((source) => source.id),
       scimAuth: container.scimAuth,
       agents: { ...base, store, policy: () => container.policy() },
     },
     api: {
       agents: { ...base, store, policy: () => container.policy() },
       readModels: store.readModels,
-      status: () => getStatus({ readModels: store.readModels, queues, targets }),
+      status: async () => {
+        const [status, sources] = await Promise.all([getStatus({ readModels: store.readModels, queues, targets }), container.directory.api.list()]);
+        const sync = new Map(sources.map((source) => [source.id, source.sync]));
+        return { ...status, sources: status.sources.map((source) => ({ ...source, sync: sync.get(source.id) ?? null })) };
+      },
+      sources: container.directory.api,
     },
     readiness: async () => ({
       database: await store.db.ping().then(() => 'ok', () => 'unreachable'),
@@ -44,7 +50,7 @@ export async function startServer(container: Container): Promise<Running & { por
     version: VERSION,
   });
   const server: Server = await new Promise((done, fail) => {
-    const listening = app.listen(container.env.PORT, container.env.HOST, () => done(listening));
+    const listening = createHttpServer(app).listen(container.env.PORT, container.env.HOST, () => done(listening));
     listening.once('error', fail);
   });
   // Keep-alive longer than typical load balancer idle timeouts, so they never reuse a closed socket.
@@ -83,6 +89,7 @@ export function startWorkers(container: Container): Running {
           agentId,
           version,
         ),
+      directorySync: async (job) => container.directory.run(job),
     },
     (queue, outcome, seconds, error) => {
       metrics.observeJob(queue, outcome, seconds);
@@ -100,6 +107,9 @@ export function startWorkers(container: Container): Running {
       });
   }, container.env.TETHER_OUTBOX_RELAY_MS);
   relay.unref();
+  // Directory sources: report connection problems at startup, then let the job schedulers drive polls.
+  void container.directory.checkAll();
+  container.directory.schedule().catch((error: unknown) => logger.error({ err: error }, 'could not schedule directory sync jobs'));
   const sealer = everyTick(container.env.TETHER_AUDIT_SEAL_MS, () => store.sealAudit(), (error) => logger.warn({ err: error }, 'audit sealing failed; retrying next tick'));
   logger.info({ targets: container.queueTargets.length }, 'workers started');
   return {

@@ -5,6 +5,7 @@ import { directoryOps, directoryReader } from './directory-ops.js';
 import { pipelineOps } from './pipeline-ops.js';
 import { policyOps } from './policy-ops.js';
 import { readModels } from './read-models.js';
+import { syncObjectOps, syncRunOps } from './sync-ops.js';
 import { tokenOps } from './token-ops.js';
 
 /** Every operation available inside a transaction; use cases see it through their own narrow ports. */
@@ -15,6 +16,7 @@ export function transactionOps(q: Queryable) {
     ...pipelineOps(q),
     ...policyOps(q),
     ...tokenOps(q),
+    ...syncObjectOps(q),
     appendAudit: (entry: Parameters<typeof appendAudit>[1]) => appendAudit(q, entry),
   };
 }
@@ -26,6 +28,7 @@ export function createStore(db: Db) {
     db,
     ...transactionOps(db),
     ...directoryReader(db),
+    ...syncRunOps(db),
     readModels: readModels(db),
     /** Chains committed audit entries; run periodically by workers (see sealAudit). */
     sealAudit: () => sealAudit(db),

@@ -127,13 +127,14 @@ async function execute(deps: LdapSyncDeps, request: SyncRequest, runId: number, 
     deps.logger.warn({ sourceId, runId, removals: verdict.removals, limit: verdict.limit }, 'directory run held by the mass-change circuit breaker');
     return { status: 'held', runId, mode, counts, heldReason: verdict.reason };
   }
-  const counts = await applyStaged(deps, runId, mode, highWater, population, tally.seen);
+  const counts = await applyStaged(deps, runId, mode, highWater, population, tally);
   deps.logger.info({ sourceId, runId, mode, ...counts }, 'directory run applied');
   return { status: 'succeeded', runId, mode, counts };
 }
 
-function scannedTypes(scanner: DirectoryScanner): ObjectType[] {
-  return scanner.agentsConfigured ? ['person', 'group', 'agent'] : ['person', 'group'];
+/** Agents from the directory (`scanner.agentsConfigured`) are mapped by the connector but not applied yet. */
+function scannedTypes(_scanner: DirectoryScanner): ObjectType[] {
+  return ['person', 'group'];
 }
 
 /** Stages the entries of one page whose facts differ from what was last applied; marks them seen. */
@@ -176,7 +177,7 @@ function canonical(value: unknown): string {
 type Step = (tx: SyncTx, context: ApplyContext, row: StagedRow | { key: string; objectId: string }) => Promise<readonly string[]>;
 
 async function applyStaged(
-  deps: LdapSyncDeps, runId: number, mode: 'delta' | 'full', highWater: SyncCursor, population: number, seen: number,
+  deps: LdapSyncDeps, runId: number, mode: 'delta' | 'full', highWater: SyncCursor, population: number, tally: { seen: number; deactivated: number },
 ): Promise<RunCounts> {
   const { store, sourceId } = deps;
   const chunkSize = deps.chunkSize ?? DEFAULT_CHUNK;
@@ -222,7 +223,7 @@ async function applyStaged(
     const staged = row as StagedRow;
     return applyGroupMembers(tx, context, staged.facts as unknown as GroupFacts, staged.hash);
   }));
-  const counts = { seen, changed, deleted, deactivated: 0 };
+  const counts = { seen: tally.seen, changed, deleted, deactivated: tally.deactivated };
   // The cursor commits in the same transaction as the run's last change (here: its closing record).
   await store.transaction(async (tx) => {
     await tx.finishRun(runId, { ...counts, population }, highWater, mode, deps.clock());
@@ -260,9 +261,9 @@ export async function decideHeldRun(
   const run = await deps.store.getRun(sourceId, runId);
   if (run === null) throw new AppError('not_found', `run ${runId} not found`, { detail: `Source ${sourceId} has no run ${runId}` });
   if (run.status !== 'held') {
-    throw new AppError('conflict', `run ${runId} is ${run.status}`, { detail: `Run ${runId} is ${run.status}, not held; only a held run can be confirmed or discarded` });
+    throw new AppError('precondition_failed', `run ${runId} is ${run.status}`, { detail: `Run ${runId} is ${run.status}, not held; only a held run can be confirmed or discarded` });
   }
   const decided = await deps.store.decideHeldRun(sourceId, runId, decision, actor, deps.clock());
-  if (decided === null) throw new AppError('conflict', `run ${runId} was decided concurrently`, { detail: `Run ${runId} is no longer held` });
+  if (decided === null) throw new AppError('precondition_failed', `run ${runId} was decided concurrently`, { detail: `Run ${runId} is no longer held` });
   return decided;
 }

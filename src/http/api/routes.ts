@@ -3,6 +3,7 @@ import { registerAgent, type RegisterAgentDeps, type RegisterAgentInput } from '
 import type { ReadModels, StatusView } from '../../app/queries/views.js';
 import { AppError } from '../../domain/errors.js';
 import type { RouteSpec } from './route-spec.js';
+import { sourceRoutes, type SourceApi } from './source-routes.js';
 import {
   agentListQuerySchema, agentListSchema, agentSchema, changeEventListSchema, changeEventQuerySchema, registerAgentSchema, statusSchema,
 } from './schemas.js';
@@ -11,6 +12,8 @@ export interface ApiDeps {
   readonly agents: RegisterAgentDeps;
   readonly readModels: ReadModels;
   readonly status: () => Promise<StatusView>;
+  /** Directory sources and their sync runs (LDAP polls, reconciliations, held runs). */
+  readonly sources?: SourceApi;
 }
 
 const idParams = z.strictObject({ id: z.uuid() });
@@ -85,6 +88,7 @@ export function apiRoutes(deps: ApiDeps): RouteSpec[] {
         return { status: 200, body: respond(statusSchema, await deps.status()) };
       },
     },
+    ...(deps.sources === undefined ? [] : sourceRoutes(deps.sources)),
   ];
 }
 

@@ -135,7 +135,10 @@ export const changeEventListSchema = z.object({ items: z.array(changeEventSchema
 
 export const statusSchema = z
   .object({
-    sources: z.array(z.object({ id: z.string(), kind: z.string(), people: z.number().int(), groups: z.number().int(), lastChangeAt: timestamp.nullable() })),
+    sources: z.array(z.object({
+      id: z.string(), kind: z.string(), people: z.number().int(), groups: z.number().int(), lastChangeAt: timestamp.nullable(),
+      sync: z.lazy(() => sourceSyncSchema).nullable().optional().describe('LDAP sources: delta poll / reconciliation status'),
+    })),
     agents: z.object({ total: z.number().int(), byState: z.record(z.string(), z.number().int()) }),
     outbox: z.object({ pending: z.number().int(), oldestPendingAgeSeconds: z.number().nullable() }),
     targets: z.array(z.object({ id: z.string(), kind: z.string(), behind: z.number().int() })),
@@ -154,3 +157,39 @@ export const problemSchema = z
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
+
+export const runSchema = z
+  .object({
+    id: z.number().int(),
+    mode: z.enum(['delta', 'full']),
+    trigger: z.string(),
+    status: z.string(),
+    startedAt: timestamp,
+    finishedAt: timestamp.nullable(),
+    counts: z.object({ seen: z.number().int(), changed: z.number().int(), deleted: z.number().int(), deactivated: z.number().int(), population: z.number().int().nullable() }),
+    heldReason: z.string().nullable(),
+    decidedBy: z.string().nullable(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'SyncRun', description: 'One delta poll or full reconciliation of a directory source' });
+
+export const sourceSyncSchema = z
+  .object({
+    running: z.boolean(),
+    lastAttemptAt: timestamp.nullable(),
+    lastSuccessAt: timestamp.nullable(),
+    lastFullAt: timestamp.nullable(),
+    cursor: z.record(z.string(), z.string()).nullable(),
+    lagSeconds: z.number().nullable(),
+    lastError: z.string().nullable(),
+    lastErrorAt: timestamp.nullable(),
+    lastRun: runSchema.nullable(),
+    held: runSchema.nullable().describe('A run held by the mass-change circuit breaker, waiting for an admin'),
+  })
+  .meta({ id: 'SourceSync' });
+
+export const sourceSchema = z
+  .object({ id: z.string(), kind: z.string(), displayName: z.string(), sync: sourceSyncSchema.nullable() })
+  .meta({ id: 'Source' });
+
+export const sourceListSchema = z.object({ items: z.array(sourceSchema) }).meta({ id: 'SourceList' });

@@ -1,0 +1,163 @@
+/**
+ * Pure mapping from search entries to Tether's facts: no I/O; time is an argument (AD's accountExpires).
+ * Each dialect's quirks live in its profile; this file applies them.
+ */
+import type { AgentFacts, GroupFacts, PersonFacts } from '../../../src/app/directory/sync-ports.js';
+import type { LdapSourceConfig } from '../config.js';
+import type { DialectProfile } from './dialects.js';
+import { fileTimeToDate, first, firstBuffer, generalizedTimeToIso, guidToString, rangedValues, values, type LdapEntry } from './values.js';
+
+/** The mapping settings of one source, resolved against its dialect's defaults. */
+export interface EntryMapping {
+  readonly profile: DialectProfile;
+  readonly userName: string;
+  readonly displayName: string;
+  readonly email: string;
+  readonly ruleAttributes: Readonly<Record<string, string>>;
+  readonly active: LdapSourceConfig['mapping']['active'] | undefined;
+  readonly agents: LdapSourceConfig['agents'] | undefined;
+}
+
+export function resolveMapping(config: Pick<LdapSourceConfig, 'mapping' | 'agents'>, profile: DialectProfile): EntryMapping {
+  return {
+    profile,
+    userName: config.mapping.userName ?? profile.userName,
+    displayName: config.mapping.displayName ?? profile.displayName,
+    email: config.mapping.email ?? profile.email,
+    ruleAttributes: config.mapping.attributes ?? profile.ruleAttributes,
+    active: config.mapping.active,
+    agents: config.agents,
+  };
+}
+
+/** Only the attributes a mapping reads: full scans stay small on the wire and in memory. */
+export function personAttributes(mapping: EntryMapping): string[] {
+  const { profile } = mapping;
+  return unique([
+    profile.keyAttribute, profile.timeAttribute, mapping.userName, mapping.displayName, mapping.email,
+    ...Object.values(mapping.ruleAttributes), ...profile.lockAttributes, ...(mapping.active === undefined ? [] : [mapping.active.attribute]),
+  ]);
+}
+
+export function groupAttributes(mapping: EntryMapping): string[] {
+  const { profile } = mapping;
+  return unique([profile.keyAttribute, profile.timeAttribute, profile.groupName, ...profile.memberDnAttributes, ...(profile.memberUidAttribute === null ? [] : [profile.memberUidAttribute])]);
+}
+
+export function agentAttributes(mapping: EntryMapping): string[] {
+  const agents = mapping.agents;
+  if (agents === undefined) return [];
+  const { profile } = mapping;
+  return unique([profile.keyAttribute, profile.timeAttribute, agents.nameAttribute ?? mapping.userName, agents.purposeAttribute, agents.sponsorAttribute, ...profile.lockAttributes]);
+}
+
+/** The entry's immutable key; binary keys (AD objectGUID) become their canonical string. */
+export function entryKey(entry: LdapEntry, profile: DialectProfile): string | null {
+  if (profile.binaryAttributes.some((name) => name.toLowerCase() === profile.keyAttribute.toLowerCase())) {
+    const bytes = firstBuffer(entry, profile.keyAttribute);
+    return bytes === null || bytes.length !== 16 ? null : guidToString(bytes);
+  }
+  return first(entry, profile.keyAttribute);
+}
+
+/** A person, or null when the entry lacks a key or a user name (it cannot be tracked safely). */
+export function toPersonFacts(entry: LdapEntry, mapping: EntryMapping, now: Date): PersonFacts | null {
+  const key = entryKey(entry, mapping.profile);
+  const userName = first(entry, mapping.userName);
+  if (key === null || userName === null || userName.trim() === '') return null;
+  const attributes: Record<string, string> = {};
+  for (const [name, ldapAttribute] of Object.entries(mapping.ruleAttributes)) {
+    const value = first(entry, ldapAttribute);
+    if (value !== null && value !== '') attributes[name] = value;
+  }
+  return {
+    key,
+    dn: entry.dn,
+    userName,
+    displayName: first(entry, mapping.displayName),
+    email: first(entry, mapping.email),
+    active: isActive(entry, mapping, now),
+    attributes,
+    sourceTime: generalizedTimeToIso(first(entry, mapping.profile.timeAttribute)),
+  };
+}
+
+/** Disabled by the dialect's lock attributes, or by the configured active attribute. Fails closed. */
+export function isActive(entry: LdapEntry, mapping: EntryMapping, now: Date): boolean {
+  if (!dialectActive(entry, mapping.profile, now)) return false;
+  const rule = mapping.active;
+  if (rule === undefined) return true;
+  const found = values(entry, rule.attribute).map((value) => value.toLowerCase());
+  if (rule.activeValues !== undefined) return rule.activeValues.some((value) => found.includes(value.toLowerCase()));
+  return !(rule.inactiveValues ?? []).some((value) => found.includes(value.toLowerCase()));
+}
+
+const UAC_ACCOUNTDISABLE = 0x2;
+
+function dialectActive(entry: LdapEntry, profile: DialectProfile, now: Date): boolean {
+  if (profile.lockAttributes.includes('pwdAccountLockedTime')) {
+    // ppolicy: any lock time (000001010000Z is a permanent administrative lock) means locked now.
+    return first(entry, 'pwdAccountLockedTime') === null;
+  }
+  if (profile.lockAttributes.includes('nsAccountLock')) return first(entry, 'nsAccountLock')?.toLowerCase() !== 'true';
+  const uac = first(entry, 'userAccountControl');
+  if (uac !== null) {
+    const flags = Number.parseInt(uac, 10);
+    if (!Number.isFinite(flags) || (flags & UAC_ACCOUNTDISABLE) !== 0) return false;
+  }
+  const expires = fileTimeToDate(first(entry, 'accountExpires'));
+  return expires === null || expires.getTime() > now.getTime();
+}
+
+/**
+ * A group with its direct members. `ranged` lists member attributes AD cut short (`member;range=0-1499`):
+ * the client fetches the remaining ranges and passes them in `extraMembers` before mapping.
+ */
+export function toGroupFacts(entry: LdapEntry, mapping: EntryMapping, extraMembers: readonly string[] = []): GroupFacts | null {
+  const key = entryKey(entry, mapping.profile);
+  const name = first(entry, mapping.profile.groupName);
+  if (key === null || name === null) return null;
+  const memberDns = mapping.profile.memberDnAttributes.flatMap((attribute) => rangedValues(entry, attribute).values);
+  // groupOfUniqueNames may carry an optional "#'0101'B" unique identifier after the DN.
+  const cleaned = [...memberDns, ...extraMembers].map((dn) => dn.replace(/#'[01]*'B$/, '')).filter((dn) => dn.trim() !== '');
+  const uidAttribute = mapping.profile.memberUidAttribute;
+  return {
+    key,
+    dn: entry.dn,
+    name,
+    memberDns: unique(cleaned).sort(),
+    memberUids: uidAttribute === null ? [] : unique(values(entry, uidAttribute)).sort(),
+    sourceTime: generalizedTimeToIso(first(entry, mapping.profile.timeAttribute)),
+  };
+}
+
+/** Member attributes AD returned as a partial range: attribute → the next range's first index. */
+export function pendingRanges(entry: LdapEntry, profile: DialectProfile): Map<string, number> {
+  const pending = new Map<string, number>();
+  for (const attribute of profile.memberDnAttributes) {
+    const { nextStart } = rangedValues(entry, attribute);
+    if (nextStart !== null) pending.set(attribute, nextStart);
+  }
+  return pending;
+}
+
+export function toAgentFacts(entry: LdapEntry, mapping: EntryMapping, now: Date): AgentFacts | null {
+  const agents = mapping.agents;
+  if (agents === undefined) return null;
+  const key = entryKey(entry, mapping.profile);
+  const name = first(entry, agents.nameAttribute ?? mapping.userName) ?? first(entry, 'cn');
+  if (key === null || name === null) return null;
+  return {
+    key,
+    dn: entry.dn,
+    name,
+    purpose: first(entry, agents.purposeAttribute) ?? `directory service account ${name}`,
+    sponsorDn: first(entry, agents.sponsorAttribute),
+    active: dialectActive(entry, mapping.profile, now),
+    sourceTime: generalizedTimeToIso(first(entry, mapping.profile.timeAttribute)),
+  };
+}
+
+function unique(items: readonly string[]): string[] {
+  return [...new Set(items)];
+}

@@ -1,0 +1,104 @@
+/**
+ * Reading attribute values from search entries, with the shapes LDAP servers really send: missing
+ * attributes, multi-valued ones, binary ones, and Active Directory's ranged `member;range=0-1499`.
+ */
+
+/** A search entry as ldapts returns it (structurally), so mapping stays free of the client library. */
+export interface LdapEntry {
+  readonly dn: string;
+  readonly [attribute: string]: Buffer | Buffer[] | string[] | string;
+}
+
+/** Every value of an attribute as strings (attribute names are case-insensitive). */
+export function values(entry: LdapEntry, attribute: string): string[] {
+  const raw = rawValue(entry, attribute);
+  if (raw === undefined) return [];
+  const list = Array.isArray(raw) ? raw : [raw];
+  return list.map((item) => (Buffer.isBuffer(item) ? item.toString('utf8') : item));
+}
+
+export function first(entry: LdapEntry, attribute: string): string | null {
+  return values(entry, attribute)[0] ?? null;
+}
+
+/** The first value as bytes: binary attributes (objectGUID, objectSid) must be requested as buffers. */
+export function firstBuffer(entry: LdapEntry, attribute: string): Buffer | null {
+  const raw = rawValue(entry, attribute);
+  const item = Array.isArray(raw) ? raw[0] : raw;
+  if (item === undefined) return null;
+  return Buffer.isBuffer(item) ? item : null;
+}
+
+function rawValue(entry: LdapEntry, attribute: string): LdapEntry[string] | undefined {
+  const wanted = attribute.toLowerCase();
+  for (const key of Object.keys(entry)) if (key.toLowerCase() === wanted && key !== 'dn') return entry[key];
+  return undefined;
+}
+
+export interface RangedValues {
+  readonly values: string[];
+  /** The first index of the next range to request, or null when these are all the values. */
+  readonly nextStart: number | null;
+}
+
+const RANGE = /^([a-z0-9-]+);range=(\d+)-(\d+|\*)$/i;
+
+/**
+ * Values of a possibly ranged attribute. AD answers a large `member` with `member;range=0-1499` and (through
+ * ldapts) a spurious empty `member`; the ranged key wins, and `nextStart` says whether more must be fetched.
+ */
+export function rangedValues(entry: LdapEntry, attribute: string): RangedValues {
+  const wanted = attribute.toLowerCase();
+  for (const key of Object.keys(entry)) {
+    const match = RANGE.exec(key);
+    if (match === null || match[1]?.toLowerCase() !== wanted) continue;
+    const end = match[3] ?? '*';
+    return { values: values(entry, key), nextStart: end === '*' ? null : Number(end) + 1 };
+  }
+  return { values: values(entry, attribute), nextStart: null };
+}
+
+/**
+ * AD's objectGUID in its canonical string form. The first three fields are little-endian on the wire
+ * (a Windows GUID struct), the last two big-endian: reading the 16 bytes as plain hex gives a different id.
+ */
+export function guidToString(bytes: Buffer): string {
+  if (bytes.length !== 16) throw new Error(`objectGUID must be 16 bytes, got ${bytes.length}`);
+  const hex = (indices: readonly number[]) => indices.map((index) => (bytes[index] ?? 0).toString(16).padStart(2, '0')).join('');
+  return [hex([3, 2, 1, 0]), hex([5, 4]), hex([7, 6]), hex([8, 9]), hex([10, 11, 12, 13, 14, 15])].join('-');
+}
+
+/** The reverse of guidToString, for building `(objectGUID=\xx...)` filters and tests. */
+export function guidToBytes(guid: string): Buffer {
+  const hex = guid.replace(/-/g, '');
+  if (!/^[0-9a-f]{32}$/i.test(hex)) throw new Error('not a GUID');
+  const plain = Buffer.from(hex, 'hex');
+  const order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+  return Buffer.from(order.map((index) => plain[index] ?? 0));
+}
+
+/** Generalized time (20240102030405Z, 20240102030405.0Z, with or without fraction) as ISO 8601; null if unparsable. */
+export function generalizedTimeToIso(value: string | null): string | null {
+  if (value === null) return null;
+  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(?:[.,](\d+))?(Z|[+-]\d{4})$/.exec(value.trim());
+  if (match === null) return null;
+  const [, year, month, day, hour, minute, second = '00', fraction = '0', zone = 'Z'] = match;
+  const offset = zone === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  const millis = fraction.padEnd(3, '0').slice(0, 3);
+  const date = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}.${millis}${offset}`);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+/** ISO time → generalized time with second precision, for `(modifyTimestamp>=...)` filters. */
+export function isoToGeneralizedTime(iso: string): string {
+  return `${iso.slice(0, 19).replace(/[-:T]/g, '')}Z`;
+}
+
+/** AD FILETIME (100 ns ticks since 1601-01-01) → Date; null for 0 and 0x7FFFFFFFFFFFFFFF, which mean "never". */
+export function fileTimeToDate(value: string | null): Date | null {
+  if (value === null || !/^-?\d+$/.test(value.trim())) return null;
+  const ticks = BigInt(value.trim());
+  if (ticks <= 0n || ticks >= 0x7fffffffffffffffn) return null;
+  const EPOCH_DIFF_MS = 11_644_473_600_000n;
+  return new Date(Number(ticks / 10_000n - EPOCH_DIFF_MS));
+}

@@ -1,0 +1,131 @@
+/**
+ * What directory synchronisation (LDAP delta polls and full reconciliations) needs from a directory and
+ * from the store. The LDAP connector (connectors/ldap) implements `DirectoryScanner`; src/store implements
+ * the transaction ports. Facts are already mapped to Tether's vocabulary: use cases never see LDAP entries.
+ */
+/** A person as the directory states it now, keyed by its immutable source id (entryUUID, objectGUID...). */
+export interface PersonFacts {
+  readonly key: string;
+  readonly dn: string;
+  readonly userName: string;
+  readonly displayName: string | null;
+  readonly email: string | null;
+  readonly active: boolean;
+  /** Flattened attributes grant rules read (department, title...). */
+  readonly attributes: Readonly<Record<string, string>>;
+  /** When the directory last changed the entry (modifyTimestamp / whenChanged), if known. */
+  readonly sourceTime: string | null;
+}
+
+/** A group with its direct members as the directory lists them: DNs, and posixGroup memberUid values. */
+export interface GroupFacts {
+  readonly key: string;
+  readonly dn: string;
+  readonly name: string;
+  readonly memberDns: readonly string[];
+  readonly memberUids: readonly string[];
+  readonly sourceTime: string | null;
+}
+
+/** A service account that should exist as an agent, with the DN of its sponsor. */
+export interface AgentFacts {
+  readonly key: string;
+  readonly dn: string;
+  readonly name: string;
+  readonly purpose: string;
+  readonly sponsorDn: string | null;
+  readonly active: boolean;
+  readonly sourceTime: string | null;
+}
+
+export type ObjectType = 'person' | 'group' | 'agent';
+
+export type FactsOf<T extends ObjectType> = T extends 'person' ? PersonFacts : T extends 'group' ? GroupFacts : AgentFacts;
+
+/**
+ * Opaque delta cursor owned by the connector (a timestamp for OpenLDAP/389-ds; a USN with the domain
+ * controller's invocationId for AD). Stored as JSON with the changes it covers.
+ */
+export type SyncCursor = Readonly<Record<string, string>>;
+
+export interface ScanOptions {
+  /** Only entries changed since this cursor (delta poll); null for every entry (full scan). */
+  readonly since: SyncCursor | null;
+}
+
+/** The directory as the sync use case needs it. Pages stream; nothing holds a whole directory in memory. */
+export interface DirectoryScanner {
+  /** Binds and reads the root DSE; throws an AppError naming the problem (credentials, TLS, unreachable). */
+  check(): Promise<{ readonly server: string }>;
+  /** The high-water mark, taken before a scan starts, that becomes the next cursor when the run commits. */
+  highWater(): Promise<SyncCursor>;
+  /** Whether `cursor` can still serve a delta (AD: same domain controller database, see invocationId). */
+  deltaUsable(cursor: SyncCursor): Promise<boolean>;
+  /** Changed (or all) entries of one kind, a page at a time. */
+  scan<T extends ObjectType>(type: T, options: ScanOptions): AsyncIterable<readonly FactsOf<T>[]>;
+  /** Immutable keys of every entry in scope, a page at a time: the "mark" half of deletion detection. */
+  scanKeys(type: ObjectType): AsyncIterable<readonly string[]>;
+  /** Whether this source maps agents from the directory. */
+  readonly agentsConfigured: boolean;
+  close(): Promise<void>;
+}
+
+/** A mirrored entry as the sync store knows it. */
+export interface SyncedObject {
+  readonly key: string;
+  readonly objectId: string;
+  readonly dn: string;
+  readonly factsHash: string | null;
+  /** For people: whether the mirrored person is active now. */
+  readonly active: boolean | null;
+}
+
+export interface StagedRow {
+  readonly seq: number;
+  readonly key: string;
+  readonly facts: Readonly<Record<string, unknown>>;
+  readonly hash: string;
+}
+
+export interface RunCounts {
+  readonly seen: number;
+  readonly changed: number;
+  readonly deleted: number;
+  readonly deactivated: number;
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'held' | 'confirmed' | 'discarded' | 'superseded';
+
+export interface SyncRunRecord extends RunCounts {
+  readonly id: number;
+  readonly sourceId: string;
+  readonly mode: 'delta' | 'full';
+  readonly trigger: string;
+  readonly status: RunStatus;
+  readonly startedAt: Date;
+  readonly finishedAt: Date | null;
+  readonly population: number | null;
+  readonly heldReason: string | null;
+  readonly confirmedRemovals: number | null;
+  readonly decidedBy: string | null;
+  readonly decidedAt: Date | null;
+  readonly error: string | null;
+}
+
+export interface SyncStateRecord {
+  readonly sourceId: string;
+  readonly cursor: SyncCursor | null;
+  readonly cursorAt: Date | null;
+  readonly lastAttemptAt: Date | null;
+  readonly lastSuccessAt: Date | null;
+  readonly lastFullAt: Date | null;
+  readonly lastError: string | null;
+  readonly lastErrorAt: Date | null;
+}
+
+export interface SyncStatusRow extends SyncStateRecord {
+  /** A run holds the source's lease now. */
+  readonly running: boolean;
+  readonly lastRun: SyncRunRecord | null;
+  readonly heldRun: SyncRunRecord | null;
+}

@@ -1,0 +1,265 @@
+import type { ObjectType, RunCounts, StagedRow, SyncCursor, SyncedObject, SyncRunRecord, SyncStateRecord, SyncStatusRow } from '../app/directory/sync-ports.js';
+import { normalizeDn } from '../app/directory/ldap-apply.js';
+import type { Queryable } from './db.js';
+
+interface RunRow {
+  id: string; source_id: string; mode: 'delta' | 'full'; trigger: string; status: SyncRunRecord['status']; started_at: Date;
+  finished_at: Date | null; seen: number; changed: number; deleted: number; deactivated: number; population: number | null;
+  held_reason: string | null; confirmed_removals: number | null; decided_by: string | null; decided_at: Date | null; error: string | null;
+}
+
+function toRun(row: RunRow): SyncRunRecord {
+  return {
+    id: Number(row.id), sourceId: row.source_id, mode: row.mode, trigger: row.trigger, status: row.status, startedAt: row.started_at,
+    finishedAt: row.finished_at, seen: row.seen, changed: row.changed, deleted: row.deleted, deactivated: row.deactivated,
+    population: row.population, heldReason: row.held_reason, confirmedRemovals: row.confirmed_removals, decidedBy: row.decided_by,
+    decidedAt: row.decided_at, error: row.error,
+  };
+}
+
+/** Mirror bookkeeping of directory sync, usable inside a transaction (see SyncTx). */
+export function syncObjectOps(q: Queryable) {
+  return {
+    async syncedObjects(sourceId: string, type: ObjectType, keys: readonly string[]): Promise<SyncedObject[]> {
+      if (keys.length === 0) return [];
+      const result = await q.query<{ source_key: string; object_id: string; dn: string; facts_hash: string | null; active: boolean | null }>(
+        `select o.source_key, o.object_id, o.dn, o.facts_hash, p.active
+           from sync_objects o left join persons p on o.object_type = 'person' and p.id = o.object_id and p.deleted_at is null
+          where o.source_id = $1 and o.object_type = $2 and o.source_key = any($3::text[])`,
+        [sourceId, type, keys],
+      );
+      return result.rows.map((row) => ({ key: row.source_key, objectId: row.object_id, dn: row.dn, factsHash: row.facts_hash, active: row.active }));
+    },
+
+    async upsertSyncedObject(sourceId: string, type: ObjectType, object: { key: string; objectId: string; dn: string; factsHash: string | null }, runId: number): Promise<void> {
+      await q.query(
+        `insert into sync_objects (source_id, object_type, source_key, object_id, dn, dn_norm, facts_hash, seen_run)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)
+         on conflict (source_id, object_type, source_key) do update
+           set object_id = excluded.object_id, dn = excluded.dn, dn_norm = excluded.dn_norm, facts_hash = excluded.facts_hash,
+               seen_run = greatest(sync_objects.seen_run, excluded.seen_run)`,
+        [sourceId, type, object.key, object.objectId, object.dn, normalizeDn(object.dn), object.factsHash, runId],
+      );
+    },
+
+    async deleteSyncedObject(sourceId: string, type: ObjectType, key: string): Promise<void> {
+      await q.query('delete from sync_objects where source_id = $1 and object_type = $2 and source_key = $3', [sourceId, type, key]);
+    },
+
+    async markSeen(sourceId: string, type: ObjectType, keys: readonly string[], runId: number): Promise<void> {
+      if (keys.length === 0) return;
+      await q.query(
+        'update sync_objects set seen_run = $4 where source_id = $1 and object_type = $2 and source_key = any($3::text[]) and seen_run < $4',
+        [sourceId, type, keys, runId],
+      );
+    },
+
+    async objectsByDn(sourceId: string, dnNorms: readonly string[]): Promise<{ dnNorm: string; objectId: string; type: ObjectType }[]> {
+      if (dnNorms.length === 0) return [];
+      const result = await q.query<{ dn_norm: string; object_id: string; object_type: ObjectType }>(
+        'select dn_norm, object_id, object_type from sync_objects where source_id = $1 and dn_norm = any($2::text[])',
+        [sourceId, dnNorms],
+      );
+      return result.rows.map((row) => ({ dnNorm: row.dn_norm, objectId: row.object_id, type: row.object_type }));
+    },
+
+    async personsByUserName(sourceId: string, userNames: readonly string[]): Promise<{ userName: string; id: string }[]> {
+      if (userNames.length === 0) return [];
+      const result = await q.query<{ user_name: string; id: string }>(
+        'select lower(user_name) as user_name, id from persons where source_id = $1 and deleted_at is null and lower(user_name) = any($2::text[])',
+        [sourceId, userNames.map((name) => name.toLowerCase())],
+      );
+      return result.rows.map((row) => ({ userName: row.user_name, id: row.id }));
+    },
+
+    async setPendingMembers(sourceId: string, groupId: string, refs: readonly string[]): Promise<void> {
+      await q.query('delete from sync_pending_members where source_id = $1 and group_id = $2', [sourceId, groupId]);
+      if (refs.length === 0) return;
+      await q.query(
+        'insert into sync_pending_members (source_id, group_id, ref) select $1, $2, unnest($3::text[]) on conflict do nothing',
+        [sourceId, groupId, [...new Set(refs)]],
+      );
+    },
+
+    async takePendingMembers(sourceId: string, refs: readonly string[]): Promise<{ groupId: string; ref: string }[]> {
+      const result = await q.query<{ group_id: string; ref: string }>(
+        'delete from sync_pending_members where source_id = $1 and ref = any($2::text[]) returning group_id, ref',
+        [sourceId, refs],
+      );
+      return result.rows.map((row) => ({ groupId: row.group_id, ref: row.ref }));
+    },
+
+    async finishRun(runId: number, counts: RunCounts & { population: number }, cursor: SyncCursor, mode: 'delta' | 'full', now: Date): Promise<void> {
+      const run = await q.query<{ source_id: string }>(
+        `update sync_runs set status = 'succeeded', finished_at = $2, seen = $3, changed = $4, deleted = $5, deactivated = $6, population = $7
+          where id = $1 returning source_id`,
+        [runId, now, counts.seen, counts.changed, counts.deleted, counts.deactivated, counts.population],
+      );
+      const sourceId = run.rows[0]?.source_id;
+      await q.query(
+        `update sync_state set cursor = $2, cursor_at = $3, last_success_at = $4, last_error = null, last_error_at = null,
+           last_full_at = case when $5 = 'full' then $4 else last_full_at end, lease_owner = null, lease_until = null
+          where source_id = $1`,
+        [sourceId, cursor, cursorTime(cursor, now), now, mode],
+      );
+      // A run that passes the breaker makes an older held run moot: the directory looks different now.
+      await q.query(`update sync_runs set status = 'superseded', decided_at = $2, decided_by = 'system' where source_id = $1 and status = 'held'`, [sourceId, now]);
+      await q.query('delete from sync_staging where run_id = $1', [runId]);
+    },
+  };
+}
+
+/** Runs, cursor state, leases and staging, on the pool. */
+export function syncRunOps(q: Queryable) {
+  return {
+    async startRun(sourceId: string, mode: 'delta' | 'full', trigger: string, now: Date, leaseMs: number): Promise<number | null> {
+      await q.query('insert into sync_state (source_id) values ($1) on conflict do nothing', [sourceId]);
+      const run = await q.query<{ id: string }>(
+        `insert into sync_runs (source_id, mode, trigger, status, started_at) values ($1, $2, $3, 'running', $4) returning id`,
+        [sourceId, mode, trigger, now],
+      );
+      const runId = Number(run.rows[0]?.id);
+      const leased = await q.query(
+        `update sync_state set lease_owner = $2, lease_until = $3, last_attempt_at = $4
+          where source_id = $1 and (lease_until is null or lease_until < $4)`,
+        [sourceId, runId, new Date(now.getTime() + leaseMs), now],
+      );
+      if (leased.rowCount > 0) return runId;
+      await q.query('delete from sync_runs where id = $1', [runId]);
+      return null;
+    },
+
+    async renewLease(sourceId: string, runId: number, now: Date, leaseMs: number): Promise<void> {
+      await q.query('update sync_state set lease_until = $3 where source_id = $1 and lease_owner = $2', [sourceId, runId, new Date(now.getTime() + leaseMs)]);
+    },
+
+    async syncState(sourceId: string): Promise<SyncStateRecord | null> {
+      const result = await q.query<{
+        source_id: string; cursor: SyncCursor | null; cursor_at: Date | null; last_attempt_at: Date | null; last_success_at: Date | null;
+        last_full_at: Date | null; last_error: string | null; last_error_at: Date | null;
+      }>('select * from sync_state where source_id = $1', [sourceId]);
+      const row = result.rows[0];
+      if (row === undefined) return null;
+      return {
+        sourceId: row.source_id, cursor: row.cursor, cursorAt: row.cursor_at, lastAttemptAt: row.last_attempt_at, lastSuccessAt: row.last_success_at,
+        lastFullAt: row.last_full_at, lastError: row.last_error, lastErrorAt: row.last_error_at,
+      };
+    },
+
+    async getRun(sourceId: string, runId: number): Promise<SyncRunRecord | null> {
+      const result = await q.query<RunRow>('select * from sync_runs where source_id = $1 and id = $2', [sourceId, runId]);
+      return result.rows[0] === undefined ? null : toRun(result.rows[0]);
+    },
+
+    async listRuns(sourceId: string, limit: number): Promise<SyncRunRecord[]> {
+      const result = await q.query<RunRow>('select * from sync_runs where source_id = $1 order by id desc limit $2', [sourceId, limit]);
+      return result.rows.map(toRun);
+    },
+
+    async heldRuns(): Promise<SyncRunRecord[]> {
+      const result = await q.query<RunRow>(`select * from sync_runs where status = 'held' order by id`);
+      return result.rows.map(toRun);
+    },
+
+    async stage(runId: number, type: ObjectType, rows: readonly { key: string; facts: Readonly<Record<string, unknown>>; hash: string }[]): Promise<void> {
+      if (rows.length === 0) return;
+      await q.query(
+        `insert into sync_staging (run_id, object_type, source_key, facts, facts_hash)
+         select $1, $2, r.key, r.facts, r.hash from unnest($3::text[], $4::jsonb[], $5::text[]) as r(key, facts, hash)`,
+        [runId, type, rows.map((row) => row.key), rows.map((row) => JSON.stringify(row.facts)), rows.map((row) => row.hash)],
+      );
+    },
+
+    async stagedPage(runId: number, type: ObjectType, afterSeq: number, limit: number): Promise<StagedRow[]> {
+      const result = await q.query<{ seq: string; source_key: string; facts: Record<string, unknown>; facts_hash: string }>(
+        'select seq, source_key, facts, facts_hash from sync_staging where run_id = $1 and object_type = $2 and seq > $3 order by seq limit $4',
+        [runId, type, afterSeq, limit],
+      );
+      return result.rows.map((row) => ({ seq: Number(row.seq), key: row.source_key, facts: row.facts, hash: row.facts_hash }));
+    },
+
+    async unseen(sourceId: string, type: ObjectType, runId: number, limit: number): Promise<{ key: string; objectId: string }[]> {
+      const result = await q.query<{ source_key: string; object_id: string }>(
+        'select source_key, object_id from sync_objects where source_id = $1 and object_type = $2 and seen_run < $3 order by source_key limit $4',
+        [sourceId, type, runId, limit],
+      );
+      return result.rows.map((row) => ({ key: row.source_key, objectId: row.object_id }));
+    },
+
+    async countUnseenActivePeople(sourceId: string, runId: number): Promise<number> {
+      const result = await q.query<{ n: number }>(
+        `select count(*)::int as n from sync_objects o join persons p on p.id = o.object_id and p.deleted_at is null and p.active
+          where o.source_id = $1 and o.object_type = 'person' and o.seen_run < $2`,
+        [sourceId, runId],
+      );
+      return result.rows[0]?.n ?? 0;
+    },
+
+    async countActivePeople(sourceId: string): Promise<number> {
+      const result = await q.query<{ n: number }>('select count(*)::int as n from persons where source_id = $1 and deleted_at is null and active', [sourceId]);
+      return result.rows[0]?.n ?? 0;
+    },
+
+    async holdRun(runId: number, counts: RunCounts & { population: number }, reason: string, now: Date): Promise<void> {
+      const run = await q.query<{ source_id: string }>('select source_id from sync_runs where id = $1', [runId]);
+      const sourceId = run.rows[0]?.source_id;
+      await q.query(`update sync_runs set status = 'superseded', decided_at = $2, decided_by = 'system' where source_id = $1 and status = 'held'`, [sourceId, now]);
+      await q.query(
+        `update sync_runs set status = 'held', finished_at = $2, seen = $3, changed = $4, deleted = $5, deactivated = $6, population = $7, held_reason = $8
+          where id = $1`,
+        [runId, now, counts.seen, counts.changed, counts.deleted, counts.deactivated, counts.population, reason],
+      );
+      await q.query('update sync_state set lease_owner = null, lease_until = null, last_error = $3, last_error_at = $2 where source_id = $1 and lease_owner = $4', [sourceId, now, `held: ${reason}`, runId]);
+      await q.query('delete from sync_staging where run_id = $1', [runId]);
+    },
+
+    async failRun(runId: number, error: string, now: Date): Promise<void> {
+      const run = await q.query<{ source_id: string }>(`update sync_runs set status = 'failed', finished_at = $2, error = $3 where id = $1 returning source_id`, [runId, now, error]);
+      const sourceId = run.rows[0]?.source_id;
+      await q.query('update sync_state set lease_owner = null, lease_until = null, last_error = $3, last_error_at = $2 where source_id = $1 and lease_owner = $4', [sourceId, now, error, runId]);
+      await q.query('delete from sync_staging where run_id = $1', [runId]);
+    },
+
+    async decideHeldRun(sourceId: string, runId: number, decision: 'confirmed' | 'discarded', actor: string, now: Date): Promise<SyncRunRecord | null> {
+      const result = await q.query<RunRow>(
+        `update sync_runs set status = $3, decided_by = $4, decided_at = $5,
+           confirmed_removals = case when $3 = 'confirmed' then deleted + deactivated else null end
+          where source_id = $1 and id = $2 and status = 'held' returning *`,
+        [sourceId, runId, decision, actor, now],
+      );
+      if (result.rows[0] === undefined) return null;
+      if (decision === 'discarded') await q.query(`update sync_state set last_error = null, last_error_at = null where source_id = $1 and last_error like 'held:%'`, [sourceId]);
+      return toRun(result.rows[0]);
+    },
+
+    /** Per source: state, the last run and the held run, for status views. */
+    async syncStatus(): Promise<SyncStatusRow[]> {
+      const result = await q.query<{
+        source_id: string; cursor: SyncCursor | null; cursor_at: Date | null; last_attempt_at: Date | null; last_success_at: Date | null;
+        last_full_at: Date | null; last_error: string | null; last_error_at: Date | null; running: boolean; last_run: RunRow | null; held_run: RunRow | null;
+      }>(
+        `select s.*, s.lease_until is not null and s.lease_until > now() as running,
+                (select to_jsonb(r) from sync_runs r where r.source_id = s.source_id and r.status <> 'running' order by r.id desc limit 1) as last_run,
+                (select to_jsonb(r) from sync_runs r where r.source_id = s.source_id and r.status = 'held' limit 1) as held_run
+           from sync_state s order by s.source_id`,
+      );
+      return result.rows.map((row) => ({
+        sourceId: row.source_id, cursor: row.cursor, cursorAt: row.cursor_at, lastAttemptAt: row.last_attempt_at, lastSuccessAt: row.last_success_at,
+        lastFullAt: row.last_full_at, lastError: row.last_error, lastErrorAt: row.last_error_at, running: row.running,
+        lastRun: row.last_run === null ? null : toRun(fromJson(row.last_run)),
+        heldRun: row.held_run === null ? null : toRun(fromJson(row.held_run)),
+      }));
+    },
+  };
+}
+
+/** to_jsonb turns timestamps into strings. */
+function fromJson(row: RunRow): RunRow {
+  const date = (value: unknown) => (value === null || value === undefined ? null : new Date(value as string));
+  return { ...row, started_at: date(row.started_at) ?? new Date(0), finished_at: date(row.finished_at), decided_at: date(row.decided_at) };
+}
+
+function cursorTime(cursor: SyncCursor, now: Date): Date {
+  const at = cursor['at'];
+  return typeof at === 'string' ? new Date(at) : now;
+}

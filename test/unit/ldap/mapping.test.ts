@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { DIALECTS } from '../../../connectors/ldap/mapping/dialects.js';
+import { resolveMapping, toGroupFacts, toPersonFacts, pendingRanges } from '../../../connectors/ldap/mapping/entries.js';
+import { fileTimeToDate, generalizedTimeToIso, guidToBytes, guidToString, rangedValues, type LdapEntry } from '../../../connectors/ldap/mapping/values.js';
+import { remainingMembers } from '../../../connectors/ldap/scanner.js';
+
+const ad = resolveMapping({ mapping: {}, agents: undefined }, DIALECTS.ad);
+const openldap = resolveMapping({ mapping: {}, agents: undefined }, DIALECTS.openldap);
+const NOW = new Date('2025-06-01T00:00:00Z');
+
+/** objectGUID bytes of {d2a4fa6e-4b3c-4f3a-9b2d-1c2e3f405162} exactly as AD sends them. */
+const GUID_BYTES = Buffer.from('6efaa4d23c4b3a4f9b2d1c2e3f405162', 'hex');
+
+/** A user entry shaped like ldapts returns it from AD (binary objectGUID, whenChanged with fraction). */
+function adUser(overrides: Record<string, string | string[] | Buffer> = {}): LdapEntry {
+  return {
+    dn: 'CN=Alice Archer,OU=Staff,DC=corp,DC=example',
+    objectGUID: GUID_BYTES,
+    sAMAccountName: 'alice',
+    displayName: 'Alice Archer',
+    mail: 'alice@corp.example',
+    department: 'Sales',
+    title: 'AE',
+    userAccountControl: '512',
+    accountExpires: '9223372036854775807',
+    whenChanged: '20250102030405.0Z',
+    ...overrides,
+  };
+}
+
+describe('AD objectGUID', () => {
+  it('reads the first three fields little-endian', () => {
+    expect(guidToString(GUID_BYTES)).toBe('d2a4fa6e-4b3c-4f3a-9b2d-1c2e3f405162');
+    expect(guidToBytes('d2a4fa6e-4b3c-4f3a-9b2d-1c2e3f405162').equals(GUID_BYTES)).toBe(true);
+  });
+  it('refuses a GUID that is not 16 bytes', () => {
+    expect(() => guidToString(Buffer.alloc(15))).toThrow(/16 bytes/);
+  });
+  it('a string objectGUID (not requested as a buffer) gives no key rather than a wrong one', () => {
+    expect(toPersonFacts(adUser({ objectGUID: 'garbled-text' }), ad, NOW)).toBeNull();
+  });
+});
+
+describe('AD account state', () => {
+  it.each([
+    ['512 (normal account)', { userAccountControl: '512' }, true],
+    ['514 (ACCOUNTDISABLE bit 0x2)', { userAccountControl: '514' }, false],
+    ['66050 (disabled, password never expires)', { userAccountControl: '66050' }, false],
+    ['66048 (enabled, password never expires)', { userAccountControl: '66048' }, true],
+    ['accountExpires 0 means never', { accountExpires: '0' }, true],
+    ['accountExpires in the past', { accountExpires: '133000000000000000' }, false],
+    ['accountExpires in the future', { accountExpires: '139000000000000000' }, true],
+    ['unparsable userAccountControl fails closed', { userAccountControl: 'x' }, false],
+  ])('%s', (_label, overrides, active) => {
+    expect(toPersonFacts(adUser(overrides), ad, NOW)?.active).toBe(active);
+  });
+  it('FILETIME conversion', () => {
+    expect(fileTimeToDate('116444736000000000')?.toISOString()).toBe('1970-01-01T00:00:00.000Z');
+    expect(fileTimeToDate('9223372036854775807')).toBeNull();
+  });
+  it('maps the person with the GUID key, sAMAccountName and whenChanged', () => {
+    expect(toPersonFacts(adUser(), ad, NOW)).toEqual({
+      key: 'd2a4fa6e-4b3c-4f3a-9b2d-1c2e3f405162', dn: 'CN=Alice Archer,OU=Staff,DC=corp,DC=example', userName: 'alice', displayName: 'Alice Archer',
+      email: 'alice@corp.example', active: true, attributes: { title: 'AE', department: 'Sales' }, sourceTime: '2025-01-02T03:04:05.000Z',
+    });
+  });
+});
+
+describe('ranged member retrieval (AD MaxValRange)', () => {
+  const group: LdapEntry = {
+    dn: 'CN=Big,OU=Groups,DC=corp,DC=example', objectGUID: GUID_BYTES, cn: 'Big',
+    // ldapts reports the requested `member` as an empty list beside the ranged key.
+    member: [],
+    'member;range=0-1': ['CN=a,DC=corp', 'CN=b,DC=corp'],
+  };
+  it('prefers the ranged key over the spurious empty attribute and says where the next range starts', () => {
+    expect(rangedValues(group, 'member')).toEqual({ values: ['CN=a,DC=corp', 'CN=b,DC=corp'], nextStart: 2 });
+    expect(pendingRanges(group, DIALECTS.ad)).toEqual(new Map([['member', 2]]));
+  });
+  it('fetches the remaining ranges until one ends with *', async () => {
+    const reads: string[] = [];
+    const ranges: Record<string, LdapEntry> = {
+      'member;range=2-*': { dn: group.dn, 'member;range=2-3': ['CN=c,DC=corp', 'CN=d,DC=corp'] },
+      'member;range=4-*': { dn: group.dn, 'member;range=4-*': ['CN=e,DC=corp'] },
+    };
+    const extra = await remainingMembers(group, DIALECTS.ad, {
+      readEntry: async (_dn, attributes) => {
+        reads.push(attributes[0] ?? '');
+        return ranges[attributes[0] ?? ''] ?? null;
+      },
+    });
+    expect(reads).toEqual(['member;range=2-*', 'member;range=4-*']);
+    const facts = toGroupFacts(group, ad, extra);
+    expect(facts?.memberDns).toEqual(['CN=a,DC=corp', 'CN=b,DC=corp', 'CN=c,DC=corp', 'CN=d,DC=corp', 'CN=e,DC=corp']);
+  });
+});
+
+describe('OpenLDAP shapes', () => {
+  it('ppolicy lock time deactivates; groupOfUniqueNames bit strings are stripped', () => {
+    const entry: LdapEntry = { dn: 'uid=bob,ou=people,dc=x', entryUUID: 'u-1', uid: 'bob', cn: 'Bob', pwdAccountLockedTime: '000001010000Z' };
+    expect(toPersonFacts(entry, openldap, NOW)?.active).toBe(false);
+    const groupEntry: LdapEntry = { dn: 'cn=g,dc=x', entryUUID: 'g-1', cn: 'g', uniqueMember: ["uid=bob,ou=people,dc=x#'0101'B"], memberUid: ['carol'] };
+    expect(toGroupFacts(groupEntry, openldap)).toMatchObject({ memberDns: ['uid=bob,ou=people,dc=x'], memberUids: ['carol'] });
+  });
+  it('an entry without its immutable key or user name is skipped, never keyed by DN', () => {
+    expect(toPersonFacts({ dn: 'uid=x,dc=x', uid: 'x' }, openldap, NOW)).toBeNull();
+    expect(toPersonFacts({ dn: 'uid=x,dc=x', entryUUID: 'k' }, openldap, NOW)).toBeNull();
+  });
+  it('parses generalized time with and without fractions and offsets', () => {
+    expect(generalizedTimeToIso('20250102030405Z')).toBe('2025-01-02T03:04:05.000Z');
+    expect(generalizedTimeToIso('20250102030405.123Z')).toBe('2025-01-02T03:04:05.123Z');
+    expect(generalizedTimeToIso('20250102030405+0100')).toBe('2025-01-02T02:04:05.000Z');
+    expect(generalizedTimeToIso('garbage')).toBeNull();
+  });
+});

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import type { LdapSession, SearchRequest } from '../../../connectors/ldap/client.js';
+import { ldapSourceSchema } from '../../../connectors/ldap/config.js';
+import { createLdapScanner } from '../../../connectors/ldap/scanner.js';
+import { Secret } from '../../../src/config/secrets.js';
+import { z } from 'zod';
+
+const config = ldapSourceSchema(z.string().transform((value) => new Secret(value, 'env:TEST'))).parse({
+  id: 'corp', kind: 'ldap', url: 'ldap://ldap.test', dialect: 'openldap', bindDn: 'cn=reader,dc=x', bindPassword: 'env:TEST',
+  people: { baseDns: ['ou=people,dc=x'] }, groups: { baseDns: ['ou=groups,dc=x'] }, clockSkewSeconds: 30,
+});
+
+function fakeSession(pages: Record<string, unknown>[][], requests: SearchRequest[]): LdapSession {
+  return {
+    async *searchPages(request) {
+      requests.push(request);
+      for (const page of pages) yield page as never;
+    },
+    readEntry: async () => ({ dn: '' }),
+    close: async () => undefined,
+  };
+}
+
+describe('LDAP scanner', () => {
+  it('a page with a cookie but no entries does not end the scan', async () => {
+    const requests: SearchRequest[] = [];
+    const scanner = createLdapScanner(config, {
+      clock: () => new Date('2025-01-01T00:00:30Z'),
+      connect: async () => fakeSession([[], [{ dn: 'uid=a,dc=x', entryUUID: 'k1', uid: 'a' }], [], [{ dn: 'uid=b,dc=x', entryUUID: 'k2', uid: 'b' }]], requests),
+    });
+    const keys: string[] = [];
+    for await (const page of scanner.scan('person', { since: null })) keys.push(...page.map((facts) => facts.key));
+    expect(keys).toEqual(['k1', 'k2']);
+    expect(requests[0]?.attributes).not.toContain('*');
+  });
+  it('takes the high-water mark minus the clock skew allowance, and filters deltas on modifyTimestamp', async () => {
+    const requests: SearchRequest[] = [];
+    const scanner = createLdapScanner(config, { clock: () => new Date('2025-01-01T00:00:30Z'), connect: async () => fakeSession([], requests) });
+    const mark = await scanner.highWater();
+    expect(mark).toEqual({ kind: 'time', at: '2025-01-01T00:00:00.000Z' });
+    for await (const _ of scanner.scan('group', { since: mark })) expect.fail('no pages');
+    expect(requests[0]?.filter).toBe('(&(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))(modifyTimestamp>=20250101000000Z))');
+  });
+});
