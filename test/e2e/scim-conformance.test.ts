@@ -8,8 +8,8 @@ import { startPrivateRedis, uniquePrefix, type PrivateRedis } from '../support/r
 import { startTether, writeConfig, type TetherProcess } from '../support/tether-process.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-/** Microsoft's published Entra ID SCIM validation collection (see ../shared/conformance/README.md). */
-const COLLECTION = resolve(ROOT, '../shared/conformance/entra-scim-postman-collection.json');
+/** Microsoft's published Entra ID SCIM validation collection (see test/fixtures/conformance/README.md). */
+const COLLECTION = resolve(ROOT, 'test/fixtures/conformance/entra-scim-postman-collection.json');
 const NEWMAN = join(ROOT, 'node_modules/.bin/newman');
 /** Every folder but "Get Token", which needs Microsoft's own token endpoint. */
 const FOLDERS = [
