@@ -27,6 +27,7 @@ create table persons (
 );
 create unique index persons_user_name_key on persons (source_id, lower(user_name)) where deleted_at is null;
 create index persons_external_id_idx on persons (source_id, external_id) where deleted_at is null;
+create index persons_display_name_idx on persons (source_id, lower(display_name)) where deleted_at is null;
 
 create table groups (
   id uuid primary key,
