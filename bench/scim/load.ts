@@ -27,7 +27,7 @@ async function run(spec: LoadSpec, durationSeconds: number): Promise<Result> {
       setupRequest: (request) => {
         sent += 1;
         const id = spec.ids[sent % spec.ids.length] ?? '';
-        return { ...request, path: `${spec.pathPrefix}${id}`, body: JSON.stringify(patchBody(`Bench ${spec.label} ${sent}`)) };
+        return { ...request, path: `${spec.pathPrefix}${id}`, body: JSON.stringify(patchBody(`Bench ${spec.label} ${sent}`, spec.attribute)) };
       },
     }],
   });

@@ -15,6 +15,8 @@ export interface LoadSpec {
   readonly warmupSeconds: number;
   /** Starting point of the rotating counter, so successive runs write values never written before. */
   readonly offset: number;
+  /** The attribute each PATCH replaces: `displayName` (no grant rule reads it) or `title` (one does). */
+  readonly attribute?: 'displayName' | 'title';
 }
 
 /** What a load child prints on stdout. Latencies in ms, as autocannon measures them. */
@@ -34,9 +36,9 @@ export interface LoadResult {
 
 export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
-/** The request every server under test receives: one SCIM PatchOp replacing `displayName`. */
-export function patchBody(displayName: string): { schemas: string[]; Operations: { op: string; path: string; value: string }[] } {
-  return { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: displayName }] };
+/** The request every server under test receives: one SCIM PatchOp replacing one string attribute. */
+export function patchBody(value: string, attribute: 'displayName' | 'title' = 'displayName'): { schemas: string[]; Operations: { op: string; path: string; value: string }[] } {
+  return { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: attribute, value }] };
 }
 
 /** Runs bench/scim/load.ts in a child process and returns its result. */

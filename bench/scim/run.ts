@@ -75,6 +75,7 @@ tools:
 grantRules:
   - { id: sales, when: [{ group: Sales }], tools: ["crm.*"] }
   - { id: staff, when: [{ group: All staff }], tools: [crm.contacts.read] }
+  - { id: engineers, when: [{ attribute: title, in: [Engineer] }], tools: [crm.contacts.read] }
 `);
   const tether = await startTether({
     configPath, databaseUrl: database.url, redisUrl: redis.url, queuePrefix: 'bench',
@@ -103,8 +104,8 @@ grantRules:
     await database.db.exec('vacuum analyze bench_users');
     await waitFor(async () => (await database.db.query<{ n: number }>('select count(*)::int as n from outbox where done_at is null')).rows[0]?.n === 0, { timeoutMs: 120_000, what: 'seed recomputes' });
 
-    const spec = (label: string, origin: string, offset: number): LoadSpec => ({
-      label, origin, pathPrefix: '/scim/v2/Users/', ids: users, connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, offset,
+    const spec = (label: string, origin: string, offset: number, attribute: 'displayName' | 'title' = 'displayName'): LoadSpec => ({
+      label, origin, pathPrefix: '/scim/v2/Users/', ids: users, connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, offset, attribute,
       headers: { authorization: `Bearer ${tether.scimToken}`, 'content-type': 'application/scim+json' },
     });
     const bare = await startBaseline('bare', await freePort(), database.url);
@@ -115,8 +116,10 @@ grantRules:
     printLoad('express 5 + one durable UPDATE (pg Pool max 10)', pgResult);
 
     const before = await tableStats(database.db);
-    const tetherResult = await runLoad(spec('tether', tether.url, 0));
-    printLoad('Tether SCIM PATCH /Users/{id} (full write path)', tetherResult);
+    // `title` is read by a grant rule (see the config above): every PATCH changes the sponsor's facts and
+    // triggers a recompute of the sponsor's agent — the worst case.
+    const tetherResult = await runLoad(spec('tether', tether.url, 0, 'title'));
+    printLoad('Tether SCIM PATCH /Users/{id} replacing title (full write path + recompute)', tetherResult);
     const pendingAtEnd = (await database.db.query<{ n: number }>('select count(*)::int as n from outbox where done_at is null')).rows[0]?.n ?? 0;
     await waitFor(async () => (await database.db.query<{ n: number }>('select count(*)::int as n from outbox where done_at is null')).rows[0]?.n === 0, { timeoutMs: 300_000, intervalMs: 200, what: 'recompute backlog' });
     await new Promise((done) => setTimeout(done, 1500)); // PostgreSQL flushes backend statistics at most once a second
@@ -128,7 +131,11 @@ grantRules:
     console.log(`    transactions committed (autocommit statements count as one) ${perRequest(delta.xactCommit)}, rolled back ${perRequest(delta.xactRollback)}, new PostgreSQL connections ${perRequest(delta.sessions)}`);
     console.log(`    rows inserted ${perRequest(delta.inserted)}, updated ${perRequest(delta.updated)}, index scans ${perRequest(delta.indexScans)}, seq scans ${perRequest(delta.seqScans)}`);
     console.log(`    by table (inserted/updated/seq scans): ${delta.byTable.map((table) => `${table.name} ${perRequest(table.inserted)}/${perRequest(table.updated)}/${perRequest(table.seqScans)}`).join(', ')}`);
-    for (const [label, result] of [['bare', bareResult], ['pg', pgResult], ['tether', tetherResult]] as const) requireAllOk(label, result);
+    // `displayName` is read by no grant rule: committed like any change, but no entitlement can move, so no
+    // recompute (the common case of IdP traffic: profile updates).
+    const profileResult = await runLoad(spec('tether-profile', tether.url, 1_000_000, 'displayName'));
+    printLoad('Tether SCIM PATCH /Users/{id} replacing displayName (committed, no recompute needed)', profileResult);
+    for (const [label, result] of [['bare', bareResult], ['pg', pgResult], ['tether', tetherResult], ['tether-profile', profileResult]] as const) requireAllOk(label, result);
 
     console.log(`seeding a ${GROUP_MEMBERS}-member group...`);
     const client = { origin: tether.url, token: tether.scimToken };
@@ -141,7 +148,8 @@ grantRules:
     const groupSize = GROUP_MEMBERS.toLocaleString('en-US');
 
     const rows: BenchmarkRow[] = [
-      { name: `Tether SCIM PATCH /Users/{id} (${CONNECTIONS} connections, ${tetherResult.completed} requests, mirror + change event + audit + outbox committed, recompute enqueued)`, reqPerSec: tetherResult.reqPerSec, p50: tetherResult.p50, p99: tetherResult.p99 },
+      { name: `Tether SCIM PATCH /Users/{id} replacing \`title\`, a rule attribute (${CONNECTIONS} connections, ${tetherResult.completed} requests; mirror + change event + audit + outbox committed, recompute enqueued and run)`, reqPerSec: tetherResult.reqPerSec, p50: tetherResult.p50, p99: tetherResult.p99 },
+      { name: `Tether SCIM PATCH /Users/{id} replacing \`displayName\` (${profileResult.completed} requests; committed with change event + audit, no recompute needed)`, reqPerSec: profileResult.reqPerSec, p50: profileResult.p50, p99: profileResult.p99 },
       { name: 'Baseline: express 5 + one durable UPDATE of one row (pg Pool max 10)', reqPerSec: pgResult.reqPerSec, p50: pgResult.p50, p99: pgResult.p99 },
       { name: 'Baseline: bare express 5, PatchOp parsed, no database', reqPerSec: bareResult.reqPerSec, p50: bareResult.p50, p99: bareResult.p99 },
       { name: `Tether one-member PATCH on a ${groupSize}-member group, plain request (${plain.all.length} sequential, answered ${plain.statuses.join('/')})`, p50: percentile(plain.all, 50), p99: percentile(plain.all, 99) },

@@ -92,6 +92,24 @@ describe('pipeline on real PostgreSQL and Redis', () => {
     expect(last?.granted).toEqual([]);
   });
 
+  it('recomputes a sponsor only when something a grant rule reads changed', async () => {
+    const { person } = await sponsorWithAgent('gina', 'Sales', ['crm.contacts.read']);
+    await recomputeSponsor(recomputeDeps(), person.id);
+    const pending = async () => (await database.db.query<{ n: number }>(
+      `select count(*)::int as n from outbox where kind = 'recompute' and person_id = $1 and done_at is null`, [person.id])).rows[0]?.n;
+    queue.recomputes.length = 0;
+    // A profile update (display name, phone numbers...): committed and recorded, but no entitlement can move.
+    await updatePerson(people(), scimContext(), person.id, (current) => ({ ...current, displayName: 'Gina G.', resource: { ...current.resource, displayName: 'Gina G.' } }), null);
+    expect(queue.recomputes).toEqual([]);
+    expect(await pending()).toBe(0);
+    const events = await database.db.query<{ kind: string }>(`select kind from change_events where subject_id = $1 order by received_at desc limit 1`, [person.id]);
+    expect(events.rows[0]?.kind).toBe('noop');
+    // A rule attribute (title) did change: the sponsor is recomputed.
+    await updatePerson(people(), scimContext(), person.id, (current) => ({ ...current, attributes: { ...current.attributes, title: 'Manager' } }), null);
+    expect(queue.recomputes).toEqual([person.id]);
+    expect(await pending()).toBe(1);
+  });
+
   it('a leaver loses everything, and sandbox ceilings hold', async () => {
     const { person, agent } = await sponsorWithAgent('frank', 'Sales', ['crm.contacts.read', 'crm.contacts.write'], 'sandbox');
     await recomputeSponsor(recomputeDeps(), person.id);

@@ -62,6 +62,8 @@ export async function recordDirectoryChange(
     subjectId: change.subjectId,
     detail: { changeEventId: eventId, kind: change.kind, ...change.detail },
   };
-  const sponsors = await tx.recordChange(event, audit, change.affectedPersonIds);
+  // A noop changed nothing a grant rule reads (active, groups, rule attributes): no entitlement can move,
+  // so no recompute. Most IdP traffic is of this kind (phone numbers, display names, re-sent profiles).
+  const sponsors = await tx.recordChange(event, audit, change.kind === 'noop' ? [] : change.affectedPersonIds);
   return { eventId, recomputePersonIds: sponsors };
 }

@@ -128,6 +128,7 @@ function sameAsStored(current: PersonRecord, write: PersonWrite): boolean {
     current.externalId === write.externalId &&
     current.displayName === write.displayName &&
     current.active === write.active &&
+    isDeepStrictEqual(current.attributes, write.attributes) &&
     isDeepStrictEqual(current.resource, write.resource)
   );
 }
