@@ -6,6 +6,7 @@ import { buildContainer, openDatabase } from '../main/container.js';
 import { createLogger } from '../main/logger.js';
 import { startServer, startWorkers, type Running } from '../main/processes.js';
 import { migrate } from '../store/migrate.js';
+import { registerGovernanceCommands } from './governance.js';
 import { registerReconcileCommand } from './reconcile.js';
 import { registerRemoteCommands } from './remote.js';
 import { registerTokenCommands } from './tokens.js';
@@ -74,6 +75,7 @@ program
 registerTokenCommands(program, configOption);
 registerRemoteCommands(program);
 registerReconcileCommand(program);
+registerGovernanceCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (isAppError(error)) {

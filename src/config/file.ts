@@ -4,6 +4,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import type { TargetConfig } from '../../connectors/registry.js';
 import type { ScimCredential } from '../app/auth/credentials.js';
+import type { GovernancePolicy } from '../app/governance/policy.js';
 import { algorithmsForPublicKey, algorithmsForSecret, ASYMMETRIC_ALGORITHMS, JWS_ALGORITHMS, minimumSecretBytes, parsePublicKey, type JwsAlgorithm } from '../app/auth/jws-algorithms.js';
 import { ldapSourceSchema, type LdapSourceConfig } from '../../connectors/ldap/config.js';
 import { webhookConfigSchema } from '../../connectors/webhook/config.js';
@@ -48,6 +49,15 @@ const ceilingSchema = z.strictObject({
   deny: z.array(toolPattern).default([]),
 });
 
+/** tether.yaml `policy`: delegation governance (docs/governance.md). */
+const policySchema = z.strictObject({
+  growthNeedsConfirmation: z
+    .strictObject({ read: z.boolean().default(false), write: z.boolean().default(true), orchestrate: z.boolean().default(true) })
+    .prefault({}),
+  reassignmentGraceHours: z.number().positive().max(8760).default(72),
+  reassignmentSweepSeconds: z.number().positive().max(86_400).default(60),
+});
+
 const DEFAULT_CEILINGS: Ceilings = {
   sandbox: { risks: ['read'], deny: [] },
   pilot: { risks: ['read', 'write'], deny: [] },
@@ -90,6 +100,7 @@ function fileSchema(baseDir: string) {
       ceilings: z.partialRecord(z.enum(ENVIRONMENTS), ceilingSchema).default({}),
       targets: z.array(targetSchema).default([]),
       scimAuth: z.array(scimCredentialSchema(secret)).default([]),
+      policy: policySchema.prefault({}),
     })
     .superRefine((config, context) => {
       flagDuplicates(config.sources.map((source) => source.id), ['sources'], context);
@@ -213,6 +224,7 @@ export interface TetherConfig {
   readonly ceilings: Ceilings;
   readonly targets: readonly TargetConfig[];
   readonly scimAuth: readonly ScimCredential[];
+  readonly policy: GovernancePolicy;
 }
 
 /** Reads and validates tether.yaml. Any problem stops startup with a message naming the key. */
@@ -262,5 +274,10 @@ export function parseConfig(text: string, absolutePath: string): TetherConfig {
     },
     targets: config.targets,
     scimAuth: config.scimAuth.map((credential) => toCredential(credential, config.sources.map((source) => source.id))),
+    policy: {
+      growthNeedsConfirmation: config.policy.growthNeedsConfirmation,
+      reassignmentGraceMs: Math.round(config.policy.reassignmentGraceHours * 3_600_000),
+      sweepIntervalMs: Math.round(config.policy.reassignmentSweepSeconds * 1000),
+    },
   };
 }

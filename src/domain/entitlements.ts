@@ -22,7 +22,11 @@ export type DenialReason =
   | 'unknown_tool'
   | 'not_delegated'
   | 'not_covered'
-  | 'ceiling';
+  | 'ceiling'
+  /** Covered, but growth of this risk class waits for the sponsor or an admin to confirm (growth.ts). */
+  | 'pending_confirmation'
+  /** Covered, but the sponsor or an admin rejected this growth; it stays denied while the coverage lasts. */
+  | 'confirmation_rejected';
 
 export interface Denial {
   readonly toolId: string;

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { startBullWorkers } from '../../jobs/bullmq.js';
+import { suspendOverdueReassignments } from '../app/governance/reassign.js';
 import { deliverVersion } from '../app/pipeline/deliver.js';
 import { relayOutboxOnce } from '../app/pipeline/outbox-relay.js';
 import { recomputeSponsor } from '../app/pipeline/recompute-sponsor.js';
@@ -39,6 +40,12 @@ export async function startServer(container: Container): Promise<Running & { por
         return { ...status, sources: status.sources.map((source) => ({ ...source, sync: sync.get(source.id) ?? null })) };
       },
       sources: container.directory.api,
+      governance: {
+        grants: { ...base, store },
+        sponsorship: { ...base, store },
+        explain: { store, clock, targetIds: () => container.queueTargets.map((target) => target.id) },
+        whatIf: { store, clock, policy: () => container.policy(), governance: () => container.config.policy },
+      },
     },
     readiness: async () => ({
       database: await store.db.ping().then(() => 'ok', () => 'unreachable'),
@@ -81,7 +88,10 @@ export function startWorkers(container: Container): Running {
     },
     {
       recompute: (personId) =>
-        recomputeSponsor({ store, queue: queues, clock, logger, policy: () => container.policy(), targetIds: () => container.queueTargets.map((target) => target.id) }, personId),
+        recomputeSponsor({
+          store, queue: queues, clock, logger, policy: () => container.policy(), governance: () => container.config.policy,
+          targetIds: () => container.queueTargets.map((target) => target.id),
+        }, personId),
       push: (targetId, agentId, version) =>
         deliverVersion(
           { store, connectors: container.connectors, clock, logger, onDelivered: (target, seconds) => metrics.observePropagation(target, seconds) },
@@ -111,12 +121,19 @@ export function startWorkers(container: Container): Running {
   void container.directory.checkAll();
   container.directory.schedule().catch((error: unknown) => logger.error({ err: error }, 'could not schedule directory sync jobs'));
   const sealer = everyTick(container.env.TETHER_AUDIT_SEAL_MS, () => store.sealAudit(), (error) => logger.warn({ err: error }, 'audit sealing failed; retrying next tick'));
+  // Agents nobody took over within the grace period are suspended; every worker may sweep (row locks decide).
+  const succession = everyTick(
+    container.config.policy.sweepIntervalMs,
+    () => suspendOverdueReassignments({ store, clock, logger }),
+    (error) => logger.warn({ err: error }, 'reassignment sweep failed; retrying next tick'),
+  );
   logger.info({ targets: container.queueTargets.length }, 'workers started');
   return {
     async stop() {
       clearInterval(relay);
       await workers.close();
       await sealer.stop();
+      await succession.stop();
     },
   };
 }

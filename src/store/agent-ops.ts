@@ -5,6 +5,7 @@ import type { SponsoredAgent } from '../app/pipeline/recompute-sponsor.js';
 import type { AgentRecord, AuditEntry, DelegationRecord, EntitlementVersionRecord } from '../app/records.js';
 import { AUDIT_COLUMNS, auditValues } from './audit.js';
 import type { Denial } from '../domain/entitlements.js';
+import type { SuccessionState } from '../domain/succession.js';
 import type { Entitlement } from '../domain/types.js';
 import { AGENT_MAPPING, AGENT_SORT } from './agent-mapping.js';
 import type { Queryable } from './db.js';
@@ -33,12 +34,12 @@ function toProvisioned(row: ProvisionedRow): ProvisionedAgent {
   return { ...toAgent(row), profile, revision: row.revision, owners: row.owners, effective: row.entitlements ?? [] };
 }
 
-interface VersionRow {
+export interface VersionRow {
   agent_id: string; version: number; sponsor_id: string; entitlements: Entitlement[]; denied: Denial[]; reason: string;
   change_event_ids: string[]; computed_at: Date;
 }
 
-function toVersion(row: VersionRow): EntitlementVersionRecord {
+export function toVersion(row: VersionRow): EntitlementVersionRecord {
   return {
     agentId: row.agent_id, version: row.version, sponsorId: row.sponsor_id, entitlements: row.entitlements, denied: row.denied,
     reason: row.reason, changeEventIds: row.change_event_ids, computedAt: row.computed_at,
@@ -149,7 +150,7 @@ export function agentOps(q: Queryable) {
 
     async agentsSponsoredBy(personId: string): Promise<SponsoredAgent[]> {
       const result = await q.query<AgentRow & {
-        d_id: string | null; d_tools: string[] | null; d_not_before: Date | null; d_expires_at: Date | null;
+        d_id: string | null; d_tools: string[] | null; d_not_before: Date | null; d_expires_at: Date | null; succession: { leaverId: string; proposal: SuccessionState['proposal']; since: string; suspendAt: string } | null;
       }>(
         `select a.*, d.id as d_id, d.tools as d_tools, d.not_before as d_not_before, d.expires_at as d_expires_at
            from agents a left join delegations d on d.id = a.delegation_id
@@ -162,6 +163,8 @@ export function agentOps(q: Queryable) {
       );
       return result.rows.map((row) => ({
         currentVersion: row.current_version,
+        backupSponsorIds: row.backup_sponsor_ids,
+        succession: row.succession === null ? null : { ...row.succession, since: new Date(row.succession.since), suspendAt: new Date(row.succession.suspendAt) },
         snapshot: {
           id: row.id, state: row.state, environment: row.environment, requestedTools: row.requested_tools, expiresAt: row.expires_at,
           delegation: row.d_id === null ? null : { id: row.d_id, tools: row.d_tools ?? [], notBefore: row.d_not_before, expiresAt: row.d_expires_at },

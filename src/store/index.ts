@@ -2,6 +2,7 @@ import { agentOps } from './agent-ops.js';
 import { appendAudit, sealAudit } from './audit.js';
 import type { Db, Queryable } from './db.js';
 import { directoryOps, directoryReader } from './directory-ops.js';
+import { governanceOps } from './governance-ops.js';
 import { pipelineOps } from './pipeline-ops.js';
 import { policyOps } from './policy-ops.js';
 import { readModels } from './read-models.js';
@@ -17,6 +18,7 @@ export function transactionOps(q: Queryable) {
     ...policyOps(q),
     ...tokenOps(q),
     ...syncObjectOps(q),
+    ...governanceOps(q),
     appendAudit: (entry: Parameters<typeof appendAudit>[1]) => appendAudit(q, entry),
   };
 }

@@ -2,6 +2,7 @@ import * as init from './migrations/001-init.js';
 import * as scimCredentials from './migrations/002-scim-credentials.js';
 import * as scimAgents from './migrations/003-scim-agents.js';
 import * as ldapSync from './migrations/004-ldap-sync.js';
+import * as governance from './migrations/005-governance.js';
 import type { Db } from './db.js';
 
 interface Migration {
@@ -16,6 +17,7 @@ const MIGRATIONS: readonly Migration[] = [
   { version: 2, ...scimCredentials },
   { version: 3, ...scimAgents },
   { version: 4, ...ldapSync },
+  { version: 5, ...governance },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -49,6 +49,8 @@ grantRules:
   - { id: finance, when: [{ attribute: department, in: [Finance] }], tools: [finance.invoices.read] }
 targets:
   - { id: receiver, kind: webhook, url: "${receiver.url}", secret: "file:./hook.secret", backoffMs: 50, maxAttempts: 50 }
+# The foundation scenario: write growth applies at once here; confirmation of growth is governance's (test/integration/governance*.test.ts).
+policy: { growthNeedsConfirmation: { write: false } }
 `,
       { 'hook.secret': SECRET },
     );

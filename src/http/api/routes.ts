@@ -3,6 +3,7 @@ import { registerAgent, type RegisterAgentDeps, type RegisterAgentInput } from '
 import type { ReadModels, StatusView } from '../../app/queries/views.js';
 import { AppError } from '../../domain/errors.js';
 import type { RouteSpec } from './route-spec.js';
+import { governanceRoutes, type GovernanceApi } from './governance-routes.js';
 import { sourceRoutes, type SourceApi } from './source-routes.js';
 import {
   agentListQuerySchema, agentListSchema, agentSchema, changeEventListSchema, changeEventQuerySchema, registerAgentSchema, statusSchema,
@@ -14,6 +15,8 @@ export interface ApiDeps {
   readonly status: () => Promise<StatusView>;
   /** Directory sources and their sync runs (LDAP polls, reconciliations, held runs). */
   readonly sources?: SourceApi;
+  /** Pending grants, reassignment, explain and what-if (docs/governance.md). */
+  readonly governance?: GovernanceApi;
 }
 
 const idParams = z.strictObject({ id: z.uuid() });
@@ -89,6 +92,7 @@ export function apiRoutes(deps: ApiDeps): RouteSpec[] {
       },
     },
     ...(deps.sources === undefined ? [] : sourceRoutes(deps.sources)),
+    ...(deps.governance === undefined ? [] : governanceRoutes(deps.governance)),
   ];
 }
 
