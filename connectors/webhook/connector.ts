@@ -1,8 +1,11 @@
 import { Webhook } from 'standardwebhooks';
 import { AppError } from '../../src/domain/errors.js';
-import type { ApplyRequest, TargetConnector } from '../../src/app/ports.js';
+import type { ApplyRequest, DownstreamConnector, TargetAgentRef, TargetHolding } from '../../src/app/ports.js';
+import { assertPublicDestination, statusError, targetFetch } from '../shared/http.js';
 import type { WebhookConfig } from './config.js';
 import { webhookPayload } from './payload.js';
+
+export { parseRetryAfter } from '../shared/http.js';
 
 export interface WebhookDeps {
   readonly fetch: typeof fetch;
@@ -13,75 +16,65 @@ export interface WebhookDeps {
  * Delivers entitlement versions as Standard Webhooks. 2xx = applied; 408, 425, 429 and 5xx or a network
  * failure = retry (honouring Retry-After); any other status = permanent rejection (dead letter).
  */
-export function createWebhookConnector(config: WebhookConfig, deps: WebhookDeps): TargetConnector {
-  const signer = new Webhook(config.secret.reveal());
+export function createWebhookConnector(config: WebhookConfig, deps: WebhookDeps): DownstreamConnector {
+  const signers = [config.secret, ...(config.nextSecret === undefined ? [] : [config.nextSecret])].map((secret) => new Webhook(secret.reveal()));
+  const settings = { ...config, kind: 'webhook' };
   return {
     id: config.id,
     kind: 'webhook',
+    canRead: config.readUrl !== undefined,
     async apply(request: ApplyRequest): Promise<void> {
       const { id, body } = webhookPayload(request);
       const timestamp = deps.clock();
-      const signature = signer.sign(id, timestamp, body);
-      let response: Response;
-      try {
-        response = await deps.fetch(config.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'user-agent': 'Tether-Webhooks/1',
-            'webhook-id': id,
-            'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-            'webhook-signature': signature,
-          },
-          body,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(config.timeoutMs),
-        });
-      } catch (error) {
-        throw new AppError('target_unavailable', `webhook ${config.id}: ${describeNetworkError(error)}`, { cause: error });
-      }
-      await drain(response, config.maxResponseBytes);
-      if (response.status >= 200 && response.status < 300) return;
-      const retryAfter = parseRetryAfter(response.headers.get('retry-after'), deps.clock());
-      const retryable = response.status === 408 || response.status === 425 || response.status === 429 || response.status >= 500;
-      throw new AppError(retryable ? 'target_unavailable' : 'target_rejected', `webhook ${config.id}: HTTP ${response.status}`, {
-        meta: { status: response.status },
-        ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+      // Standard Webhooks: several space-separated signatures; a receiver accepts the message if any verifies.
+      const signature = signers.map((signer) => signer.sign(id, timestamp, body)).join(' ');
+      const response = await targetFetch(deps.fetch, settings, config.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Tether-Webhooks/1',
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
+          'webhook-signature': signature,
+        },
+        body,
       });
+      if (response.status >= 200 && response.status < 300) return;
+      throw statusError(settings, response.status, response.headers, deps.clock());
+    },
+    async read(agent: TargetAgentRef): Promise<TargetHolding | null> {
+      if (config.readUrl === undefined) throw new AppError('not_implemented', `webhook ${config.id} has no readUrl`);
+      const response = await targetFetch(deps.fetch, settings, `${config.readUrl.replace(/\/$/, '')}/${encodeURIComponent(agent.agentId)}`, {
+        method: 'GET',
+        headers: { accept: 'application/json', 'user-agent': 'Tether-Webhooks/1' },
+      });
+      if (response.status === 404) return null;
+      if (response.status !== 200) throw statusError(settings, response.status, response.headers, deps.clock(), 'read-back');
+      return parseHolding(config.id, response.text);
+    },
+    async check() {
+      // Without readUrl the receiver is not probed: an unsigned request would only be noise in its logs.
+      if (config.readUrl === undefined) {
+        await assertPublicDestination(new URL(config.url), settings);
+        return { detail: `${new URL(config.url).host} is an allowed destination (no readUrl: not probed)` };
+      }
+      const response = await targetFetch(deps.fetch, settings, config.readUrl, { method: 'HEAD', headers: { 'user-agent': 'Tether-Webhooks/1' } });
+      if (response.status >= 500) throw statusError(settings, response.status, response.headers, deps.clock(), 'check');
+      return { detail: `HTTP ${response.status} from ${new URL(config.readUrl).host}` };
     },
   };
 }
 
-function describeNetworkError(error: unknown): string {
-  if (error instanceof Error && error.name === 'TimeoutError') return 'timed out';
-  const cause = (error as { cause?: { code?: unknown } }).cause;
-  return typeof cause?.code === 'string' ? cause.code : 'network error';
-}
-
-/** Reads at most `limit` bytes and discards them, so the connection can be reused and memory stays bounded. */
-async function drain(response: Response, limit: number): Promise<void> {
-  if (response.body === null) return;
-  const reader = response.body.getReader();
-  let read = 0;
+function parseHolding(targetId: string, text: string): TargetHolding {
+  let body: unknown;
   try {
-    for (;;) {
-      const chunk = await reader.read();
-      if (chunk.done) return;
-      read += (chunk.value as Uint8Array).byteLength;
-      if (read > limit) {
-        await reader.cancel();
-        return;
-      }
-    }
+    body = JSON.parse(text);
   } catch {
-    // A broken response body after the status line does not change the outcome.
+    throw new AppError('target_rejected', `webhook ${targetId}: read-back is not JSON`);
   }
-}
-
-/** Retry-After as delta-seconds or an HTTP date (RFC 9110 §10.2.3), in seconds from now. */
-export function parseRetryAfter(header: string | null, now: Date): number | undefined {
-  if (header === null) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number.parseInt(header.trim(), 10);
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now.getTime()) / 1000));
+  const tools = (body as { tools?: unknown } | null)?.tools;
+  if (!Array.isArray(tools) || !tools.every((tool) => typeof tool === 'string')) {
+    throw new AppError('target_rejected', `webhook ${targetId}: read-back must be { "tools": string[] }`);
+  }
+  return { tools: [...new Set(tools)].sort() };
 }

@@ -19,8 +19,11 @@ export function webhookPayload(request: ApplyRequest): { id: string; body: strin
       revoked: request.revoked,
       reason: request.reason,
       changeEventId: request.changeEventId,
+      ...(request.repairId === undefined ? {} : { repair: true }),
     },
   };
   // Stable per (agent, version) across retries and across Tether processes: receivers dedupe on it.
-  return { id: `msg_${request.agentId}_v${request.version}`, body: JSON.stringify(body) };
+  // A drift repair re-sends a version under its own id, so receivers that dedupe do not drop it.
+  const suffix = request.repairId === undefined ? '' : `_r${request.repairId}`;
+  return { id: `msg_${request.agentId}_v${request.version}${suffix}`, body: JSON.stringify(body) };
 }

@@ -34,14 +34,47 @@ export interface ApplyRequest {
   readonly revoked: readonly string[];
   readonly reason: string;
   readonly changeEventId: string | null;
+  /** Set when drift repair re-applies a version the target already received, so receivers do not dedupe it away. */
+  readonly repairId?: string;
+}
+
+/** What a target holds for one agent, as read back from it. */
+export interface TargetHolding {
+  /** The tool ids the target currently grants the agent (sorted, unique). */
+  readonly tools: readonly string[];
+}
+
+/** The agent a read-back is about; targets key agents by Tether's agent id, never by name. */
+export interface TargetAgentRef {
+  readonly agentId: string;
+  readonly agentName: string;
 }
 
 /**
- * A downstream system that enforces agent rights. `apply` must be idempotent per (agent, version);
- * failures are AppErrors whose code says whether a retry can help (target_unavailable vs target_rejected).
+ * A downstream system that enforces agent rights (docs/targets.md).
+ *
+ * - `apply` makes the target hold exactly `request.effective` for the agent (full state; `granted`/`revoked`
+ *   are hints). It must be idempotent per (agent, version): re-applying changes nothing. Ordering across
+ *   versions is the pipeline's (deliverVersion only ever raises the applied version and re-applies the
+ *   newest one if an older apply raced past it).
+ * - `read` returns what the target holds now (null: the agent is unknown there); `canRead` is false for
+ *   targets that cannot be read back (a webhook without `readUrl`), which drift checks then skip.
+ * - `check` probes reachability and credentials.
+ * - Failures are AppErrors: `target_unavailable` (retryable, with `retryAfterSeconds` when the target said
+ *   so) or `target_rejected` (permanent: the push is dead-lettered).
  */
 export interface TargetConnector {
   readonly id: string;
   readonly kind: string;
+  readonly canRead?: boolean;
   apply(request: ApplyRequest): Promise<void>;
+  read?(agent: TargetAgentRef): Promise<TargetHolding | null>;
+  check?(): Promise<{ readonly detail: string }>;
+}
+
+/** The full contract every factory in connectors/registry.ts must return. */
+export interface DownstreamConnector extends TargetConnector {
+  readonly canRead: boolean;
+  read(agent: TargetAgentRef): Promise<TargetHolding | null>;
+  check(): Promise<{ readonly detail: string }>;
 }

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 
 /** Prometheus metrics of one Tether process. Labels are low-cardinality: never ids or names. */
 export function createMetrics(collectors: { outboxPending: () => Promise<number> }) {
@@ -31,6 +31,28 @@ export function createMetrics(collectors: { outboxPending: () => Promise<number>
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 15],
     registers: [registry],
   });
+  const revocation = new Summary({
+    name: 'tether_revocation_seconds',
+    help: 'Time from receiving a change to the revocation it caused being applied / verified (read back) at a target; p50, p95, p99 over 10 minutes',
+    labelNames: ['target', 'stage'] as const,
+    percentiles: [0.5, 0.95, 0.99],
+    maxAgeSeconds: 600,
+    ageBuckets: 5,
+    registers: [registry],
+  });
+  const delivery = new Histogram({
+    name: 'tether_target_delivery_seconds',
+    help: 'Time from receiving a change to its entitlements being applied / verified at a target',
+    labelNames: ['target', 'stage'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [registry],
+  });
+  const driftRepairs = new Counter({
+    name: 'tether_drift_repairs_total',
+    help: 'Rights repaired by drift checks per target: removed (held at the target, not computed) or restored (computed, missing)',
+    labelNames: ['target', 'kind'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'tether_outbox_pending',
     help: 'Committed work not yet done (recomputes and deliveries)',
@@ -48,6 +70,14 @@ export function createMetrics(collectors: { outboxPending: () => Promise<number>
     },
     observePropagation(target: string, seconds: number) {
       propagation.labels(target).observe(seconds);
+    },
+    observeDelivery(target: string, stage: 'applied' | 'verified', seconds: number, isRevocation: boolean) {
+      delivery.labels(target, stage).observe(seconds);
+      if (isRevocation) revocation.labels(target, stage).observe(seconds);
+    },
+    observeDriftRepair(target: string, removed: number, restored: number) {
+      if (removed > 0) driftRepairs.labels(target, 'removed').inc(removed);
+      if (restored > 0) driftRepairs.labels(target, 'restored').inc(restored);
     },
     observeJob(queue: string, outcome: 'completed' | 'failed' | 'retry', seconds: number) {
       const queueLabel = queue.startsWith('push.') ? 'push' : queue;

@@ -37,7 +37,7 @@ describe('webhook connector against a real HTTP receiver', () => {
 
   const connector = () =>
     createWebhookConnector(
-      { id: 'hook', kind: 'webhook', url, secret: new Secret(SECRET, 'test'), timeoutMs: 2000, maxAttempts: 3, backoffMs: 10, concurrency: 1, maxResponseBytes: 1024 },
+      { id: 'hook', kind: 'webhook', url, secret: new Secret(SECRET, 'test'), timeoutMs: 2000, maxAttempts: 3, backoffMs: 10, concurrency: 1, maxResponseBytes: 1024, driftIntervalSeconds: 0, allowPrivateNetwork: true },
       { fetch: globalThis.fetch, clock: () => new Date() },
     );
 
@@ -75,7 +75,7 @@ describe('webhook connector against a real HTTP receiver', () => {
 
   it('treats an unreachable receiver as retryable', async () => {
     const broken = createWebhookConnector(
-      { id: 'hook', kind: 'webhook', url: 'http://127.0.0.1:1/hook', secret: new Secret(SECRET, 'test'), timeoutMs: 500, maxAttempts: 3, backoffMs: 10, concurrency: 1, maxResponseBytes: 1024 },
+      { id: 'hook', kind: 'webhook', url: 'http://127.0.0.1:1/hook', secret: new Secret(SECRET, 'test'), timeoutMs: 500, maxAttempts: 3, backoffMs: 10, concurrency: 1, maxResponseBytes: 1024, driftIntervalSeconds: 0, allowPrivateNetwork: true },
       { fetch: globalThis.fetch, clock: () => new Date() },
     );
     const error = (await broken.apply(request).catch((caught: unknown) => caught)) as AppError;
