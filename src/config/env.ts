@@ -24,6 +24,12 @@ export const envSchema = z.object({
   TETHER_OUTBOX_GRACE_MS: z.coerce.number().int().min(0).default(3000),
   TETHER_AUDIT_SEAL_MS: positiveInt.default(1000),
   TETHER_TRUST_PROXY: boolean.default(false),
+  /** The URL browsers and the IdP reach Tether at (SAML ACS and metadata); default http://localhost:PORT. */
+  TETHER_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Signs dashboard session cookies; required when admin.saml is configured. Same value on every instance. */
+  TETHER_SESSION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** Secure cookies; default true when TETHER_PUBLIC_URL is https. */
+  TETHER_COOKIE_SECURE: boolean.optional(),
   TETHER_AUTOSTART_REDIS: boolean.default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

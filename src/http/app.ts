@@ -8,6 +8,8 @@ import { OAUTH_TOKEN_PATHS, oauthTokenRouter } from './auth/oauth-token.js';
 import './request-context.js';
 import { scimRouter, type ScimDeps } from './scim/router.js';
 import { SCIM_MOUNT, scimUrlForms } from './scim/url-forms.js';
+import type { UiDeps } from './ui/deps.js';
+import { disabledUiRouter, uiRouter } from './ui/router.js';
 
 export interface Readiness {
   /** Each dependency: 'ok' or a short reason (never a connection string). */
@@ -25,6 +27,8 @@ export interface HttpAppDeps {
   readonly trustProxy: boolean;
   readonly version: string;
   readonly maxBodyBytes?: number;
+  /** The dashboard at /ui (SAML sign-in); null shows how to configure it. It reads through `api`. */
+  readonly ui?: Omit<UiDeps, 'api' | 'logger'> | null;
 }
 
 /** Request id, receive time, and one structured log line per request (path only: queries may hold names). */
@@ -58,6 +62,8 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   app.set('trust proxy', deps.trustProxy);
   app.set('etag', false);
   app.use(requestContext(deps.logger, deps.observeHttp));
+  // Before the SCIM URL forms: `/ui/agents` would otherwise read as the scimgateway form `/{baseEntity}/Agents`.
+  app.use('/ui', deps.ui === undefined || deps.ui === null ? disabledUiRouter() : uiRouter({ ...deps.ui, api: deps.api, logger: deps.logger }));
   app.use(scimUrlForms());
 
   app.get('/healthz', (_request, response) => {
