@@ -18,11 +18,23 @@ const agentsSchema = z.strictObject({
   baseDns: z.array(dn).min(1),
   filter,
   scope: z.enum(['sub', 'one']).default('sub'),
-  /** The attribute naming the sponsor's DN: managedBy (AD), manager, or a custom one. */
-  sponsorAttribute: attribute.default('managedBy'),
+  /**
+   * The attribute naming the sponsor's DN. Unset: `managedBy` (AD's), else `manager`, whichever the entry has.
+   * The sponsor must be a person of this source.
+   */
+  sponsorAttribute: attribute.optional(),
+  /** A multi-valued DN attribute naming backup sponsors in order (e.g. `secretary`); none by default. */
+  backupSponsorsAttribute: attribute.optional(),
+  /** The agent's name; defaults to `mapping.userName` (uid / sAMAccountName), then `cn`. */
   nameAttribute: attribute.optional(),
   purposeAttribute: attribute.default('description'),
+  /** Used when the entry has no purpose attribute value. */
+  purpose: z.string().trim().min(1).optional(),
+  /** An attribute holding sandbox | pilot | production; other values fall back to `environment`. */
+  environmentAttribute: attribute.optional(),
   environment: z.enum(['sandbox', 'pilot', 'production']).default('production'),
+  /** A multi-valued attribute listing the tools the agent requests; when the entry has none, `requestedTools`. */
+  requestedToolsAttribute: attribute.optional(),
   requestedTools: z.array(z.string().min(1)).min(1),
 });
 
@@ -39,6 +51,8 @@ const mappingSchema = z.strictObject({
   userName: attribute.optional(),
   displayName: attribute.optional(),
   email: attribute.optional(),
+  /** The attribute holding the manager's DN (default `manager`); mapped to the rule attribute `manager` (the manager's person id). */
+  manager: attribute.optional(),
   /** Rule attribute name → LDAP attribute (e.g. department: departmentNumber). Replaces the dialect's defaults. */
   attributes: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), attribute).optional(),
   active: activeSchema.optional(),
@@ -65,7 +79,7 @@ export function ldapSourceSchema(secret: z.ZodType<Secret>) {
     mapping: mappingSchema.default({}),
     pageSize: z.number().int().min(10).max(5000).default(500),
     timeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
-    pollIntervalSeconds: z.number().int().min(5).max(86_400).default(60),
+    pollIntervalSeconds: z.number().int().min(1).max(86_400).default(60),
     /** Scheduled full reconciliation; 0 turns the schedule off (on-demand runs still work). */
     reconcileIntervalMinutes: z.number().int().min(0).max(10_080).default(360),
     /** Time-based cursors (OpenLDAP, 389-ds) re-read this much before the high-water mark, for clock skew. */

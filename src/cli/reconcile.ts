@@ -38,8 +38,10 @@ export function registerReconcileCommand(program: Command): void {
       if (options.wait !== true) return;
       const deadline = Date.now() + Number(options.timeout) * 1000;
       while (Date.now() < deadline) {
-        const latest = ((await callApi(`/sources/${id}/runs?limit=1`)) as { items: RunSummary[] }).items[0];
-        if (latest !== undefined && latest.id > before && latest.status !== 'running') {
+        // Delta polls keep running meanwhile: wait for the first full run queued after the request.
+        const recent = ((await callApi(`/sources/${id}/runs?limit=20`)) as { items: RunSummary[] }).items;
+        const latest = recent.filter((run) => run.id > before && run.mode === 'full').at(-1);
+        if (latest !== undefined && latest.status !== 'running') {
           const { seen, changed, deleted, deactivated } = latest.counts;
           console.log(`run ${latest.id} (${latest.mode}): ${latest.status}; seen ${seen}, changed ${changed}, deleted ${deleted}, deactivated ${deactivated}`);
           if (latest.heldReason !== null) console.log(`held: ${latest.heldReason}`);

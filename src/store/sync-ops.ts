@@ -91,9 +91,9 @@ export function syncObjectOps(q: Queryable) {
 
     async finishRun(runId: number, counts: RunCounts & { population: number }, cursor: SyncCursor, mode: 'delta' | 'full', now: Date): Promise<void> {
       const run = await q.query<{ source_id: string }>(
-        `update sync_runs set status = 'succeeded', finished_at = $2, seen = $3, changed = $4, deleted = $5, deactivated = $6, population = $7
+        `update sync_runs set status = 'succeeded', finished_at = $2, seen = $3, changed = $4, deleted = $5, deactivated = $6, population = $7, mode = $8
           where id = $1 returning source_id`,
-        [runId, now, counts.seen, counts.changed, counts.deleted, counts.deactivated, counts.population],
+        [runId, now, counts.seen, counts.changed, counts.deleted, counts.deactivated, counts.population, mode],
       );
       const sourceId = run.rows[0]?.source_id;
       await q.query(
@@ -200,14 +200,33 @@ export function syncRunOps(q: Queryable) {
       return result.rows[0]?.n ?? 0;
     },
 
-    async holdRun(runId: number, counts: RunCounts & { population: number }, reason: string, now: Date): Promise<void> {
+    async countDirectoryAgents(sourceId: string): Promise<number> {
+      const result = await q.query<{ n: number }>(
+        `select count(*)::int as n from sync_objects o join agents a on a.id = o.object_id and a.state <> 'retired'
+          where o.source_id = $1 and o.object_type = 'agent'`,
+        [sourceId],
+      );
+      return result.rows[0]?.n ?? 0;
+    },
+
+    async countUnseenDirectoryAgents(sourceId: string, runId: number): Promise<number> {
+      const result = await q.query<{ n: number }>(
+        `select count(*)::int as n from sync_objects o join agents a on a.id = o.object_id and a.state <> 'retired'
+          where o.source_id = $1 and o.object_type = 'agent' and o.seen_run < $2`,
+        [sourceId, runId],
+      );
+      return result.rows[0]?.n ?? 0;
+    },
+
+    async holdRun(runId: number, counts: RunCounts & { population: number }, reason: string, now: Date, mode: 'delta' | 'full'): Promise<void> {
       const run = await q.query<{ source_id: string }>('select source_id from sync_runs where id = $1', [runId]);
       const sourceId = run.rows[0]?.source_id;
       await q.query(`update sync_runs set status = 'superseded', decided_at = $2, decided_by = 'system' where source_id = $1 and status = 'held'`, [sourceId, now]);
       await q.query(
-        `update sync_runs set status = 'held', finished_at = $2, seen = $3, changed = $4, deleted = $5, deactivated = $6, population = $7, held_reason = $8
+        `update sync_runs set status = 'held', finished_at = $2, seen = $3, changed = $4, deleted = $5, deactivated = $6, population = $7, held_reason = $8,
+                mode = $9
           where id = $1`,
-        [runId, now, counts.seen, counts.changed, counts.deleted, counts.deactivated, counts.population, reason],
+        [runId, now, counts.seen, counts.changed, counts.deleted, counts.deactivated, counts.population, reason, mode],
       );
       await q.query('update sync_state set lease_owner = null, lease_until = null, last_error = $3, last_error_at = $2 where source_id = $1 and lease_owner = $4', [sourceId, now, `held: ${reason}`, runId]);
       await q.query('delete from sync_staging where run_id = $1', [runId]);

@@ -60,23 +60,34 @@ objectClass: organizationalUnit
 ou: services
 `;
 
+export interface SlapdOptions {
+  /** Further LDIF files loaded with slapadd after `ldif` (large generated directories need not be strings). */
+  readonly seedFiles?: readonly string[];
+  /** The mdb map size in bytes (default 1 GiB). */
+  readonly maxSizeBytes?: number;
+  /** Extra `index` lines, e.g. `modifyTimestamp eq` (objectClass and entryUUID are always indexed). */
+  readonly indexes?: readonly string[];
+}
+
 /**
  * A throwaway slapd (Debian's OpenLDAP) on a free loopback port with its config, database and pid file in a
  * temp dir; `stop()` kills it and deletes the dir. Seeded with slapadd from `ldif` (after the base entries),
  * so no state crosses test files or runs. The ppolicy overlay provides pwdAccountLockedTime; refint keeps
  * group member DNs right across renames, as production OpenLDAP deployments usually do.
  */
-export async function startSlapd(ldif = ''): Promise<Slapd> {
+export async function startSlapd(ldif = '', options: SlapdOptions = {}): Promise<Slapd> {
   const dir = mkdtempSync(join(tmpdir(), 'tether-slapd-'));
   const dbDir = join(dir, 'db');
   mkdirSync(dbDir);
   const conf = join(dir, 'slapd.conf');
-  writeFileSync(conf, slapdConf(dir, dbDir));
+  writeFileSync(conf, slapdConf(dir, dbDir, options));
   writeFileSync(join(dir, 'seed.ldif'), `${BASE_LDIF}\n${ldif}`);
-  try {
-    await run(SLAPD.replace(/slapd$/, 'slapadd'), ['-q', '-f', conf, '-l', join(dir, 'seed.ldif')]).catch(async () =>
-      run(SLAPD, ['-T', 'add', '-q', '-f', conf, '-l', join(dir, 'seed.ldif')]),
+  const slapadd = (file: string) =>
+    run(SLAPD.replace(/slapd$/, 'slapadd'), ['-q', '-f', conf, '-l', file], { maxBuffer: 64 * 1024 * 1024 }).catch(async () =>
+      run(SLAPD, ['-T', 'add', '-q', '-f', conf, '-l', file], { maxBuffer: 64 * 1024 * 1024 }),
     );
+  try {
+    for (const file of [join(dir, 'seed.ldif'), ...(options.seedFiles ?? [])]) await slapadd(file);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
@@ -113,7 +124,7 @@ export async function startSlapd(ldif = ''): Promise<Slapd> {
   };
 }
 
-function slapdConf(dir: string, dbDir: string): string {
+function slapdConf(dir: string, dbDir: string, options: SlapdOptions = {}): string {
   return `include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
@@ -127,14 +138,14 @@ argsfile ${join(dir, 'slapd.args')}
 sizelimit 500
 
 database mdb
-maxsize 1073741824
+maxsize ${options.maxSizeBytes ?? 1073741824}
 suffix "${SUFFIX}"
 rootdn "${ADMIN_DN}"
 rootpw ${ADMIN_PASSWORD}
 directory ${dbDir}
 index objectClass eq
 index entryUUID eq
-limits dn.exact="${READER_DN}" size.soft=unlimited size.hard=unlimited size.prtotal=unlimited
+${(options.indexes ?? []).map((index) => `index ${index}\n`).join('')}limits dn.exact="${READER_DN}" size.soft=unlimited size.hard=unlimited size.prtotal=unlimited
 limits dn.exact="${LIMITED_DN}" size.soft=5 size.hard=5 size.prtotal=5
 access to attrs=userPassword by anonymous auth by * none
 access to * by * read

@@ -3,6 +3,7 @@
  * Each dialect's quirks live in its profile; this file applies them.
  */
 import type { AgentFacts, GroupFacts, PersonFacts } from '../../../src/app/directory/sync-ports.js';
+import type { Environment } from '../../../src/domain/types.js';
 import type { LdapSourceConfig } from '../config.js';
 import type { DialectProfile } from './dialects.js';
 import { fileTimeToDate, first, firstBuffer, generalizedTimeToIso, guidToString, rangedValues, values, type LdapEntry } from './values.js';
@@ -13,6 +14,8 @@ export interface EntryMapping {
   readonly userName: string;
   readonly displayName: string;
   readonly email: string;
+  /** The attribute holding the manager's DN. */
+  readonly manager: string;
   readonly ruleAttributes: Readonly<Record<string, string>>;
   readonly active: LdapSourceConfig['mapping']['active'] | undefined;
   readonly agents: LdapSourceConfig['agents'] | undefined;
@@ -24,6 +27,7 @@ export function resolveMapping(config: Pick<LdapSourceConfig, 'mapping' | 'agent
     userName: config.mapping.userName ?? profile.userName,
     displayName: config.mapping.displayName ?? profile.displayName,
     email: config.mapping.email ?? profile.email,
+    manager: config.mapping.manager ?? 'manager',
     ruleAttributes: config.mapping.attributes ?? profile.ruleAttributes,
     active: config.mapping.active,
     agents: config.agents,
@@ -34,7 +38,7 @@ export function resolveMapping(config: Pick<LdapSourceConfig, 'mapping' | 'agent
 export function personAttributes(mapping: EntryMapping): string[] {
   const { profile } = mapping;
   return unique([
-    profile.keyAttribute, profile.timeAttribute, mapping.userName, mapping.displayName, mapping.email,
+    profile.keyAttribute, profile.timeAttribute, mapping.userName, mapping.displayName, mapping.email, mapping.manager,
     ...Object.values(mapping.ruleAttributes), ...profile.lockAttributes, ...(mapping.active === undefined ? [] : [mapping.active.attribute]),
   ]);
 }
@@ -48,7 +52,20 @@ export function agentAttributes(mapping: EntryMapping): string[] {
   const agents = mapping.agents;
   if (agents === undefined) return [];
   const { profile } = mapping;
-  return unique([profile.keyAttribute, profile.timeAttribute, agents.nameAttribute ?? mapping.userName, agents.purposeAttribute, agents.sponsorAttribute, ...profile.lockAttributes]);
+  return unique([
+    profile.keyAttribute, profile.timeAttribute, agents.nameAttribute ?? mapping.userName, 'cn', agents.purposeAttribute,
+    ...sponsorAttributes(agents), ...optional(agents.backupSponsorsAttribute), ...optional(agents.environmentAttribute),
+    ...optional(agents.requestedToolsAttribute), ...profile.lockAttributes,
+  ]);
+}
+
+/** The configured sponsor attribute, or AD's managedBy then the person-style manager. */
+function sponsorAttributes(agents: NonNullable<EntryMapping['agents']>): string[] {
+  return agents.sponsorAttribute === undefined ? ['managedBy', 'manager'] : [agents.sponsorAttribute];
+}
+
+function optional(attribute: string | undefined): string[] {
+  return attribute === undefined ? [] : [attribute];
 }
 
 /** The entry's immutable key; binary keys (AD objectGUID) become their canonical string. */
@@ -78,6 +95,7 @@ export function toPersonFacts(entry: LdapEntry, mapping: EntryMapping, now: Date
     email: first(entry, mapping.email),
     active: isActive(entry, mapping, now),
     attributes,
+    managerDn: nonEmpty(first(entry, mapping.manager)),
     sourceTime: generalizedTimeToIso(first(entry, mapping.profile.timeAttribute)),
   };
 }
@@ -141,21 +159,39 @@ export function pendingRanges(entry: LdapEntry, profile: DialectProfile): Map<st
   return pending;
 }
 
+const ENVIRONMENTS: readonly Environment[] = ['sandbox', 'pilot', 'production'];
+
+/**
+ * A service account as an agent: its sponsor's DN from the sponsor attribute, purpose, environment and
+ * requested tools from the configured attributes or the source's defaults; disabled by the dialect's lock
+ * attributes. Null when the entry lacks a key or any name.
+ */
 export function toAgentFacts(entry: LdapEntry, mapping: EntryMapping, now: Date): AgentFacts | null {
   const agents = mapping.agents;
   if (agents === undefined) return null;
   const key = entryKey(entry, mapping.profile);
-  const name = first(entry, agents.nameAttribute ?? mapping.userName) ?? first(entry, 'cn');
+  const name = nonEmpty(first(entry, agents.nameAttribute ?? mapping.userName)) ?? nonEmpty(first(entry, 'cn'));
   if (key === null || name === null) return null;
+  const sponsorDn = sponsorAttributes(agents).map((attribute) => nonEmpty(first(entry, attribute))).find((dn) => dn !== null) ?? null;
+  const environment = agents.environmentAttribute === undefined ? null : first(entry, agents.environmentAttribute)?.trim().toLowerCase();
+  const tools = agents.requestedToolsAttribute === undefined ? [] : values(entry, agents.requestedToolsAttribute).map((tool) => tool.trim()).filter((tool) => tool !== '');
   return {
     key,
     dn: entry.dn,
     name,
-    purpose: first(entry, agents.purposeAttribute) ?? `directory service account ${name}`,
-    sponsorDn: first(entry, agents.sponsorAttribute),
+    purpose: nonEmpty(first(entry, agents.purposeAttribute)) ?? agents.purpose ?? `directory service account ${name}`,
+    environment: ENVIRONMENTS.find((known) => known === environment) ?? agents.environment,
+    requestedTools: tools.length > 0 ? unique(tools).sort() : unique(agents.requestedTools).sort(),
+    sponsorDn,
+    backupSponsorDns: agents.backupSponsorsAttribute === undefined ? [] : values(entry, agents.backupSponsorsAttribute).filter((dn) => dn.trim() !== ''),
+    // Only the dialect's lock attributes: `mapping.active` describes people, and service accounts rarely carry it.
     active: dialectActive(entry, mapping.profile, now),
     sourceTime: generalizedTimeToIso(first(entry, mapping.profile.timeAttribute)),
   };
+}
+
+function nonEmpty(value: string | null): string | null {
+  return value === null || value.trim() === '' ? null : value.trim();
 }
 
 function unique(items: readonly string[]): string[] {

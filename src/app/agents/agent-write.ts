@@ -58,7 +58,8 @@ export interface AgentChangeContext {
   /** Audit label, e.g. `scim_token:<id>`. */
   readonly actor: string;
   readonly sourceId: string;
-  readonly origin: 'scim';
+  /** `scim` for an identity provider's /Agents; `ldap` for service accounts a directory sync maps. */
+  readonly origin: 'scim' | 'ldap';
   readonly receivedAt: Date;
 }
 

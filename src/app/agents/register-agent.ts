@@ -51,11 +51,11 @@ export interface RegisterAgentDeps {
   readonly policy: () => Policy;
 }
 
-/** Where a registration comes from: the admin API, or an identity provider over SCIM (`/Agents`). */
+/** Where a registration comes from: the admin API, an identity provider over SCIM (`/Agents`), or an LDAP sync. */
 export interface RegistrationChannel {
   /** Audit label of who registered it (`admin_token:...`, `scim_token:...`). */
   readonly actor: string;
-  readonly origin: 'admin' | 'scim';
+  readonly origin: 'admin' | 'scim' | 'ldap';
   readonly sourceId: string | null;
   readonly receivedAt: Date;
 }

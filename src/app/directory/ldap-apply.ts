@@ -7,47 +7,22 @@
 import { isDeepStrictEqual } from 'node:util';
 import { classifyChange, type PersonState } from '../../domain/classify.js';
 import type { GroupMember, PersonRecord, PersonWrite } from '../records.js';
-import { recordDirectoryChange, type ChangeContext } from './change-recorder.js';
-import type { GroupsTx } from './groups.js';
-import type { PeopleTx } from './people.js';
-import type { GroupFacts, ObjectType, PersonFacts, SyncedObject } from './sync-ports.js';
+import { recordDirectoryChange } from './change-recorder.js';
+import { adoptManagedPeople, isManagerRef, managerRef, resolveManager, withManager } from './ldap-managers.js';
+import { contextFor, normalizeDn, type ApplyContext, type SyncTx } from './ldap-tx.js';
+import type { GroupFacts, PersonFacts, SyncedObject } from './sync-ports.js';
 
-/** The transaction operations directory sync uses, besides the SCIM write path's own. */
-export interface SyncTx extends PeopleTx, GroupsTx {
-  syncedObjects(sourceId: string, type: ObjectType, keys: readonly string[]): Promise<SyncedObject[]>;
-  upsertSyncedObject(sourceId: string, type: ObjectType, object: { key: string; objectId: string; dn: string; factsHash: string | null }, runId: number): Promise<void>;
-  deleteSyncedObject(sourceId: string, type: ObjectType, key: string): Promise<void>;
-  markSeen(sourceId: string, type: ObjectType, keys: readonly string[], runId: number): Promise<void>;
-  /** Mirrored entries by normalised DN. */
-  objectsByDn(sourceId: string, dnNorms: readonly string[]): Promise<{ dnNorm: string; objectId: string; type: ObjectType }[]>;
-  /** Live people of the source by lower-cased user name (posixGroup memberUid). */
-  personsByUserName(sourceId: string, userNames: readonly string[]): Promise<{ userName: string; id: string }[]>;
-  /** Replaces a group's unresolved member references. */
-  setPendingMembers(sourceId: string, groupId: string, refs: readonly string[]): Promise<void>;
-  /** Takes (returns and deletes) the pending references to any of `refs`. */
-  takePendingMembers(sourceId: string, refs: readonly string[]): Promise<{ groupId: string; ref: string }[]>;
-}
-
-export interface ApplyContext {
-  readonly change: ChangeContext;
-  readonly runId: number;
-  readonly now: Date;
-}
-
-/** Normalised DN used to match member values with entries (lower case, no spaces around separators). */
-export function normalizeDn(dn: string): string {
-  return dn.trim().replace(/\s*([,=+])\s*/g, '$1').toLowerCase();
-}
+export { normalizeDn, type ApplyContext, type SyncTx } from './ldap-tx.js';
 
 const uidRef = (userName: string) => `uid:${userName.toLowerCase()}`;
 
-function personWrite(facts: PersonFacts): PersonWrite {
+function personWrite(facts: PersonFacts, managerId: string | null): PersonWrite {
   return {
     externalId: facts.key,
     userName: facts.userName,
     displayName: facts.displayName,
     active: facts.active,
-    attributes: facts.attributes,
+    attributes: withManager(facts.attributes, managerId),
     resource: {
       userName: facts.userName,
       ...(facts.displayName === null ? {} : { displayName: facts.displayName }),
@@ -57,39 +32,35 @@ function personWrite(facts: PersonFacts): PersonWrite {
   };
 }
 
-function contextFor(base: ApplyContext, sourceTime: string | null, receivedAt: string | undefined): ChangeContext {
-  return {
-    ...base.change,
-    sourceTime: sourceTime === null ? null : new Date(sourceTime),
-    receivedAt: receivedAt === undefined ? base.change.receivedAt : new Date(receivedAt),
-  };
-}
-
 /** Creates or updates one person; returns the sponsors to recompute. */
 export async function applyPerson(
   tx: SyncTx, context: ApplyContext, facts: PersonFacts & { receivedAt?: string }, hash: string, existing: SyncedObject | undefined,
 ): Promise<readonly string[]> {
   const sourceId = context.change.sourceId;
   const change = contextFor(context, facts.sourceTime, facts.receivedAt);
-  const write = personWrite(facts);
   const current = existing === undefined ? null : await tx.lockPerson(sourceId, existing.objectId);
+  const id = current?.id ?? crypto.randomUUID();
+  const write = personWrite(facts, await resolveManager(tx, sourceId, id, facts.managerDn ?? null, current !== null));
+  // Groups that named this entry before it was mirrored (or renamed), and people that named it as their manager.
+  const refs = [normalizeDn(facts.dn), uidRef(facts.userName), managerRef(normalizeDn(facts.dn))];
   if (current === null) {
-    const id = crypto.randomUUID();
     const created = await tx.insertPerson(sourceId, id, write, context.now);
     await tx.upsertSyncedObject(sourceId, 'person', { key: facts.key, objectId: id, dn: facts.dn, factsHash: hash }, context.runId);
-    const groupIds = await resolvePendingFor(tx, sourceId, { id, type: 'User' }, [normalizeDn(facts.dn), uidRef(facts.userName)], context.now);
+    const { groupIds, managed } = await resolvePendingFor(tx, sourceId, { id, type: 'User' }, refs, context.now);
+    const adopted = await adoptManagedPeople(tx, context, id, managed);
     const recorded = await recordDirectoryChange(tx, change, {
       kind: classifyChange(null, stateOf(created, groupIds)),
       subjectType: 'person', subjectId: id, action: 'person.created', detail: { active: created.active, dnChanged: false },
       affectedPersonIds: [id], now: context.now,
     });
-    return recorded.recomputePersonIds;
+    return [...adopted, ...recorded.recomputePersonIds];
   }
   const dnChanged = existing !== undefined && normalizeDn(existing.dn) !== normalizeDn(facts.dn);
   await tx.upsertSyncedObject(sourceId, 'person', { key: facts.key, objectId: current.id, dn: facts.dn, factsHash: hash }, context.runId);
-  const pendingGroups = await resolvePendingFor(tx, sourceId, { id: current.id, type: 'User' }, [normalizeDn(facts.dn), uidRef(facts.userName)], context.now);
+  const { groupIds: pendingGroups, managed } = await resolvePendingFor(tx, sourceId, { id: current.id, type: 'User' }, refs, context.now);
+  const adopted = await adoptManagedPeople(tx, context, current.id, managed);
   const changed = changedFields(current, write);
-  if (changed.length === 0 && pendingGroups.length === 0) return [];
+  if (changed.length === 0 && pendingGroups.length === 0) return adopted;
   const groupIds = await tx.groupIdsOf(current.id);
   const before = groupIds.filter((groupId) => !pendingGroups.includes(groupId));
   const updated = changed.length === 0 ? current : await tx.updatePerson(current.id, write, context.now);
@@ -99,7 +70,7 @@ export async function applyPerson(
     detail: { changed, dnChanged, ...(pendingGroups.length > 0 ? { groupsJoined: pendingGroups.length } : {}) },
     affectedPersonIds: [current.id], now: context.now,
   });
-  return recorded.recomputePersonIds;
+  return [...adopted, ...recorded.recomputePersonIds];
 }
 
 /** Deletes a person that left the directory (or the configured scope): a leaver. */
@@ -109,6 +80,7 @@ export async function removePerson(tx: SyncTx, context: ApplyContext, object: { 
   const current = await tx.lockPerson(sourceId, object.objectId);
   if (current === null) return [];
   const groupIds = await tx.groupIdsOf(current.id);
+  await tx.setPendingMembers(sourceId, current.id, []);
   await tx.softDeletePerson(current.id, context.now);
   const recorded = await recordDirectoryChange(tx, context.change, {
     kind: classifyChange(stateOf(current, groupIds), null),
@@ -205,18 +177,24 @@ export async function removeGroup(tx: SyncTx, context: ApplyContext, object: { k
   return recorded.recomputePersonIds;
 }
 
-/** Adds a newly mirrored (or renamed) entry to groups that named it before it was known. */
-async function resolvePendingFor(tx: SyncTx, sourceId: string, member: { id: string; type: 'User' | 'Group' }, refs: readonly string[], now: Date): Promise<string[]> {
+/**
+ * Adds a newly mirrored (or renamed) entry to groups that named it before it was known; returns those
+ * groups, and the people waiting for it as their manager (`manager:` references).
+ */
+async function resolvePendingFor(
+  tx: SyncTx, sourceId: string, member: { id: string; type: 'User' | 'Group' }, refs: readonly string[], now: Date,
+): Promise<{ groupIds: string[]; managed: string[] }> {
   const pending = await tx.takePendingMembers(sourceId, refs);
+  const managed = pending.filter((row) => isManagerRef(row.ref)).map((row) => row.groupId);
   const joined: string[] = [];
-  for (const groupId of new Set(pending.map((row) => row.groupId))) {
+  for (const groupId of new Set(pending.filter((row) => !isManagerRef(row.ref)).map((row) => row.groupId))) {
     const added = await tx.addMembers(groupId, [{ ...member, display: null }], now);
     if (added.length > 0) {
       await tx.touchGroup(groupId, now);
       joined.push(groupId);
     }
   }
-  return joined;
+  return { groupIds: joined, managed };
 }
 
 function stateOf(person: PersonRecord, groupIds: readonly string[]): PersonState {

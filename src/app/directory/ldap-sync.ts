@@ -6,25 +6,28 @@
  *   3. scan changed (delta) or all (full) entries page by page, staging only those whose facts changed,
  *      and mark every entry still in scope (mark-and-sweep: key-only scans in delta mode);
  *   4. ask the circuit breaker: too many removals → hold the run, apply nothing;
- *   5. apply in chunks (leavers, people, groups, group members), each chunk one transaction recording
+ *   5. apply in chunks (leavers, people, groups, group members, agents), each chunk one transaction recording
  *      change events + audit + recompute outbox rows; the LAST transaction saves the cursor and closes the
  *      run, so the cursor never gets ahead of the changes it covers. A killed run resumes from the old
  *      cursor and re-applies nothing twice (facts hashes make repeats no-ops).
  */
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, isAppError } from '../../domain/errors.js';
 import { massChangeVerdict, type MassChangePolicy } from '../../domain/mass-change.js';
 import type { Clock, Logger, WorkQueue } from '../ports.js';
 import type { ChangeContext } from './change-recorder.js';
-import { applyGroupMembers, applyPerson, removeGroup, removePerson, upsertGroup, type ApplyContext, type SyncTx } from './ldap-apply.js';
+import type { Policy } from '../ports.js';
+import { applyAgent, retireDirectoryAgent, type AgentSyncTx } from './ldap-agents.js';
+import { applyGroupMembers, applyPerson, removeGroup, removePerson, upsertGroup, type ApplyContext } from './ldap-apply.js';
 import { enqueueAfterCommit } from './people.js';
 import type {
-  DirectoryScanner, GroupFacts, ObjectType, PersonFacts, RunCounts, StagedRow, SyncCursor, SyncedObject, SyncRunRecord, SyncStateRecord,
+  AgentFacts, DirectoryScanner, GroupFacts, ObjectType, PersonFacts, RunCounts, StagedRow, SyncCursor, SyncedObject, SyncRunRecord, SyncStateRecord,
 } from './sync-ports.js';
 
 /** Run bookkeeping and staging, outside the directory transactions. */
 export interface SyncRunStore {
-  transaction<T>(work: (tx: SyncTx & SyncFinishTx) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: AgentSyncTx & SyncFinishTx) => Promise<T>): Promise<T>;
   /** Inserts a running run and takes the source's lease; null when another run holds it. */
   startRun(sourceId: string, mode: 'delta' | 'full', trigger: string, now: Date, leaseMs: number): Promise<number | null>;
   renewLease(sourceId: string, runId: number, now: Date, leaseMs: number): Promise<void>;
@@ -38,8 +41,15 @@ export interface SyncRunStore {
   unseen(sourceId: string, type: ObjectType, runId: number, limit: number): Promise<{ key: string; objectId: string }[]>;
   countUnseenActivePeople(sourceId: string, runId: number): Promise<number>;
   countActivePeople(sourceId: string): Promise<number>;
-  /** Holds the run (superseding an older held run of the source), drops its staging, releases the lease. */
-  holdRun(runId: number, counts: RunCounts & { population: number }, reason: string, now: Date): Promise<void>;
+  /** Live (not retired) agents the source's directory maps. */
+  countDirectoryAgents(sourceId: string): Promise<number>;
+  /** Of those, the ones the run did not see: they would be retired. */
+  countUnseenDirectoryAgents(sourceId: string, runId: number): Promise<number>;
+  /**
+   * Holds the run (superseding an older held run of the source), drops its staging, releases the lease.
+   * `mode` is what the run did: a delta request without a usable cursor runs (and is recorded) as full.
+   */
+  holdRun(runId: number, counts: RunCounts & { population: number }, reason: string, now: Date, mode: 'delta' | 'full'): Promise<void>;
   failRun(runId: number, error: string, now: Date): Promise<void>;
 }
 
@@ -56,9 +66,13 @@ export interface LdapSyncDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly massChange: MassChangePolicy;
+  /** The tool catalog, to refuse directory agents requesting unknown tools (they stay pending). */
+  readonly policy?: () => Policy;
   /** Rows per apply transaction. */
   readonly chunkSize?: number;
   readonly leaseMs?: number;
+  /** How long a full reconciliation waits for a running poll to release the source's lease. */
+  readonly leaseWaitMs?: number;
   /** Test seam: runs after each committed apply chunk (a throw here simulates a killed worker). */
   readonly afterChunk?: (chunk: number) => Promise<void>;
 }
@@ -77,12 +91,14 @@ export type SyncOutcome =
 
 const DEFAULT_CHUNK = 500;
 const DEFAULT_LEASE_MS = 15 * 60_000;
+const DEFAULT_LEASE_WAIT_MS = 10 * 60_000;
+const LEASE_RETRY_MS = 250;
 
 export async function runDirectorySync(deps: LdapSyncDeps, request: SyncRequest): Promise<SyncOutcome> {
   const { store, sourceId } = deps;
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   const state = await store.syncState(sourceId);
-  const runId = await store.startRun(sourceId, request.mode, request.trigger, deps.clock(), leaseMs);
+  const runId = await claim(deps, request, leaseMs);
   if (runId === null) return { status: 'skipped', reason: 'another run of this source is in progress' };
   try {
     return await execute(deps, request, runId, state, leaseMs);
@@ -95,6 +111,26 @@ export async function runDirectorySync(deps: LdapSyncDeps, request: SyncRequest)
   }
 }
 
+/**
+ * Takes the source's lease. A delta poll that finds another run in progress is skipped (the next poll
+ * comes soon); a full reconciliation someone asked for (or a confirmed held run) waits for the lease,
+ * so a request arriving during a poll is not lost.
+ */
+async function claim(deps: LdapSyncDeps, request: SyncRequest, leaseMs: number): Promise<number | null> {
+  const start = () => deps.store.startRun(deps.sourceId, request.mode, request.trigger, deps.clock(), leaseMs);
+  let runId = await start();
+  if (request.mode !== 'full') return runId;
+  const deadline = deps.clock().getTime() + (deps.leaseWaitMs ?? DEFAULT_LEASE_WAIT_MS);
+  while (runId === null && deps.clock().getTime() < deadline) {
+    await sleep(LEASE_RETRY_MS);
+    runId = await start();
+  }
+  if (runId === null) {
+    throw new AppError('unavailable', `source ${deps.sourceId}: another run held the lease too long; the full reconciliation did not start`);
+  }
+  return runId;
+}
+
 async function execute(deps: LdapSyncDeps, request: SyncRequest, runId: number, state: SyncStateRecord | null, leaseMs: number): Promise<SyncOutcome> {
   const { store, scanner, sourceId } = deps;
   const cursor = state?.cursor ?? null;
@@ -105,15 +141,21 @@ async function execute(deps: LdapSyncDeps, request: SyncRequest, runId: number, 
   const tally = { seen: 0, staged: 0, deactivated: 0 };
   const renew = () => store.renewLease(sourceId, runId, deps.clock(), leaseMs);
 
-  for (const type of scannedTypes(scanner)) {
+  for (const type of ['person', 'group'] as const) {
     for await (const page of scanner.scan(type, { since })) {
       await stagePage(deps, runId, type, page, mode === 'full', tally);
       await renew();
     }
   }
   if (mode === 'delta') {
-    for (const type of scannedTypes(scanner)) {
+    for (const type of ['person', 'group'] as const) {
       for await (const keys of scanner.scanKeys(type)) await store.markSeen(sourceId, type, keys, runId);
+    }
+  }
+  if (scanner.agentsConfigured) {
+    for await (const page of scanner.scan('agent', { since: null })) {
+      await stagePage(deps, runId, 'agent', page, true, tally);
+      await renew();
     }
   }
   const deletions = await store.countUnseenActivePeople(sourceId, runId);
@@ -121,20 +163,33 @@ async function execute(deps: LdapSyncDeps, request: SyncRequest, runId: number, 
   const verdict = massChangeVerdict(deps.massChange, {
     population, deletions, deactivations: tally.deactivated, confirmedRemovals: confirmed?.confirmedRemovals ?? null,
   });
-  if (verdict.hold) {
+  const agentsHeld = await agentVerdict(deps, runId, confirmed);
+  if (verdict.hold || agentsHeld !== null) {
     const counts = { seen: tally.seen, changed: tally.staged, deleted: deletions, deactivated: tally.deactivated, population };
-    await store.holdRun(runId, counts, verdict.reason, deps.clock());
-    deps.logger.warn({ sourceId, runId, removals: verdict.removals, limit: verdict.limit }, 'directory run held by the mass-change circuit breaker');
-    return { status: 'held', runId, mode, counts, heldReason: verdict.reason };
+    const reason = [verdict.hold ? verdict.reason : null, agentsHeld].filter((part) => part !== null).join('; ');
+    await store.holdRun(runId, counts, reason, deps.clock(), mode);
+    deps.logger.warn({ sourceId, runId, reason }, 'directory run held by the mass-change circuit breaker');
+    return { status: 'held', runId, mode, counts, heldReason: reason };
   }
   const counts = await applyStaged(deps, runId, mode, highWater, population, tally);
   deps.logger.info({ sourceId, runId, mode, ...counts }, 'directory run applied');
   return { status: 'succeeded', runId, mode, counts };
 }
 
-/** Agents from the directory (`scanner.agentsConfigured`) are mapped by the connector but not applied yet. */
-function scannedTypes(_scanner: DirectoryScanner): ObjectType[] {
-  return ['person', 'group'];
+const AGENTS_HELD = 'directory agents';
+
+/**
+ * The circuit breaker for agents: retiring is final (a retired agent is not brought back), so a run that
+ * would retire more than `massChange.maxShare` of the source's directory agents is held like a mass
+ * removal of people. Confirming a held run that named agents accepts its retirements.
+ */
+async function agentVerdict(deps: LdapSyncDeps, runId: number, confirmed: SyncRunRecord | null): Promise<string | null> {
+  const population = await deps.store.countDirectoryAgents(deps.sourceId);
+  const retirements = await deps.store.countUnseenDirectoryAgents(deps.sourceId, runId);
+  const accepted = confirmed?.heldReason?.includes(AGENTS_HELD) === true ? retirements : null;
+  const verdict = massChangeVerdict(deps.massChange, { population, deletions: retirements, deactivations: 0, confirmedRemovals: accepted });
+  if (!verdict.hold) return null;
+  return `would retire ${retirements} of ${population} ${AGENTS_HELD}, above the limit of ${Math.round(deps.massChange.maxShare * 1000) / 10}% (${verdict.limit}); confirm or discard the held run`;
 }
 
 /** Stages the entries of one page whose facts differ from what was last applied; marks them seen. */
@@ -174,7 +229,7 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-type Step = (tx: SyncTx, context: ApplyContext, row: StagedRow | { key: string; objectId: string }) => Promise<readonly string[]>;
+type Step = (tx: AgentSyncTx, context: ApplyContext, row: StagedRow | { key: string; objectId: string }) => Promise<readonly string[]>;
 
 async function applyStaged(
   deps: LdapSyncDeps, runId: number, mode: 'delta' | 'full', highWater: SyncCursor, population: number, tally: { seen: number; deactivated: number },
@@ -186,7 +241,7 @@ async function applyStaged(
   let chunk = 0;
   let changed = 0;
   let deleted = 0;
-  const commit = async (work: (tx: SyncTx, context: ApplyContext) => Promise<readonly string[]>) => {
+  const commit = async (work: (tx: AgentSyncTx, context: ApplyContext) => Promise<readonly string[]>) => {
     const recompute = await store.transaction((tx) => work(tx, { change, runId, now: deps.clock() }));
     await enqueueAfterCommit(deps, recompute);
     chunk += 1;
@@ -209,6 +264,12 @@ async function applyStaged(
       deleted += type === 'person' ? gone.length : 0;
     }
   }
+  for (;;) {
+    const gone = await store.unseen(sourceId, 'agent', runId, chunkSize);
+    if (gone.length === 0) break;
+    await eachChunk(gone, (tx, context, row) => retireDirectoryAgent(tx, context, row as { key: string; objectId: string }));
+    changed += gone.length;
+  }
   changed += await forEachStaged(deps, runId, 'person', chunkSize, async (rows) => eachChunk(rows, async (tx, context, row) => {
     const staged = row as StagedRow;
     const [existing] = await tx.syncedObjects(sourceId, 'person', [staged.key]);
@@ -223,6 +284,17 @@ async function applyStaged(
     const staged = row as StagedRow;
     return applyGroupMembers(tx, context, staged.facts as unknown as GroupFacts, staged.hash);
   }));
+  // Agents last: their sponsors are people this run may just have created.
+  const pending: string[] = [];
+  changed += await forEachStaged(deps, runId, 'agent', chunkSize, async (rows) => eachChunk(rows, async (tx, context, row) => {
+    const staged = row as StagedRow;
+    const [existing] = await tx.syncedObjects(sourceId, 'agent', [staged.key]);
+    const applied = await applyAgent(tx, context, staged.facts as unknown as AgentFacts, staged.hash, existing, deps.policy?.() ?? null);
+    if (applied.pending !== null && existing === undefined) pending.push(applied.pending);
+    return applied.recompute;
+  }));
+  changed -= pending.length;
+  if (pending.length > 0) deps.logger.info({ sourceId, runId, pendingAgents: pending.length, reasons: [...new Set(pending)].slice(0, 5) }, 'directory service accounts not registered as agents yet');
   const counts = { seen: tally.seen, changed, deleted, deactivated: tally.deactivated };
   // The cursor commits in the same transaction as the run's last change (here: its closing record).
   await store.transaction(async (tx) => {

@@ -3,6 +3,8 @@
  * from the store. The LDAP connector (connectors/ldap) implements `DirectoryScanner`; src/store implements
  * the transaction ports. Facts are already mapped to Tether's vocabulary: use cases never see LDAP entries.
  */
+import type { Environment } from '../../domain/types.js';
+
 /** A person as the directory states it now, keyed by its immutable source id (entryUUID, objectGUID...). */
 export interface PersonFacts {
   readonly key: string;
@@ -13,6 +15,8 @@ export interface PersonFacts {
   readonly active: boolean;
   /** Flattened attributes grant rules read (department, title...). */
   readonly attributes: Readonly<Record<string, string>>;
+  /** The manager's DN (`manager`), mapped to the rule attribute `manager` once that person is mirrored. */
+  readonly managerDn: string | null;
   /** When the directory last changed the entry (modifyTimestamp / whenChanged), if known. */
   readonly sourceTime: string | null;
 }
@@ -27,13 +31,21 @@ export interface GroupFacts {
   readonly sourceTime: string | null;
 }
 
-/** A service account that should exist as an agent, with the DN of its sponsor. */
+/**
+ * A service account that should exist as an agent, with the DNs of its sponsor and backup sponsors. The
+ * connector has already applied the source's defaults (purpose, environment, requested tools).
+ */
 export interface AgentFacts {
   readonly key: string;
   readonly dn: string;
   readonly name: string;
   readonly purpose: string;
+  readonly environment: Environment;
+  readonly requestedTools: readonly string[];
+  /** null when the entry names no sponsor: the agent is suspended (nobody is accountable for it). */
   readonly sponsorDn: string | null;
+  readonly backupSponsorDns: readonly string[];
+  /** false when the account is disabled (locked): the agent is suspended. */
   readonly active: boolean;
   readonly sourceTime: string | null;
 }

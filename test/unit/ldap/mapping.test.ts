@@ -61,8 +61,12 @@ describe('AD account state', () => {
   it('maps the person with the GUID key, sAMAccountName and whenChanged', () => {
     expect(toPersonFacts(adUser(), ad, NOW)).toEqual({
       key: 'd2a4fa6e-4b3c-4f3a-9b2d-1c2e3f405162', dn: 'CN=Alice Archer,OU=Staff,DC=corp,DC=example', userName: 'alice', displayName: 'Alice Archer',
-      email: 'alice@corp.example', active: true, attributes: { title: 'AE', department: 'Sales' }, sourceTime: '2025-01-02T03:04:05.000Z',
+      email: 'alice@corp.example', active: true, attributes: { title: 'AE', department: 'Sales' }, managerDn: null, sourceTime: '2025-01-02T03:04:05.000Z',
     });
+  });
+  it('reads the manager DN (never a rule attribute value by itself)', () => {
+    expect(toPersonFacts(adUser({ manager: 'CN=Bob Baker,OU=Staff,DC=corp,DC=example' }), ad, NOW)?.managerDn).toBe('CN=Bob Baker,OU=Staff,DC=corp,DC=example');
+    expect(toPersonFacts(adUser({ manager: ' ' }), ad, NOW)?.managerDn).toBeNull();
   });
 });
 
