@@ -14,6 +14,10 @@ export interface BenchmarkRow {
   readonly p99: number;
   /** Sustained throughput; when any row has one, the table gets a req/s column (`—` for rows without). */
   readonly reqPerSec?: number;
+  /** Wall time of a one-off run (a reconciliation, a dump); when any row has one, the table gets a wall (s) column. */
+  readonly wallSeconds?: number;
+  /** Peak resident set size of the measured process; when any row has one, the table gets a peak RSS (MB) column. */
+  readonly peakRssMb?: number;
 }
 
 export interface BenchmarkResult {
@@ -24,19 +28,30 @@ export interface BenchmarkResult {
   readonly notes?: readonly string[];
 }
 
+interface Column {
+  readonly header: string;
+  readonly cell: (row: BenchmarkRow) => string;
+}
+
+const optional = (value: number | undefined, digits: number) => (value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits));
+
+/**
+ * measurement | [req/s] | [wall (s)] | [peak RSS (MB)] | p50 (ms) | p99 (ms): the optional columns appear only
+ * when some row has a value for them, and p50/p99 disappear only when no row has a finite one (`NaN` rows
+ * print `—`), so tables of the earlier benchmarks render exactly as before.
+ */
 function tableLines(rows: readonly BenchmarkRow[]): string[] {
-  const withThroughput = rows.some((row) => row.reqPerSec !== undefined);
-  if (!withThroughput) {
-    return [
-      '| measurement | p50 (ms) | p99 (ms) |',
-      '| --- | ---: | ---: |',
-      ...rows.map((row) => `| ${row.name} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)} |`),
-    ];
+  const columns: Column[] = [];
+  if (rows.some((row) => row.reqPerSec !== undefined)) columns.push({ header: 'req/s', cell: (row) => optional(row.reqPerSec, 0) });
+  if (rows.some((row) => row.wallSeconds !== undefined)) columns.push({ header: 'wall (s)', cell: (row) => optional(row.wallSeconds, 2) });
+  if (rows.some((row) => row.peakRssMb !== undefined)) columns.push({ header: 'peak RSS (MB)', cell: (row) => optional(row.peakRssMb, 0) });
+  if (rows.some((row) => Number.isFinite(row.p50) || Number.isFinite(row.p99))) {
+    columns.push({ header: 'p50 (ms)', cell: (row) => optional(row.p50, 1) }, { header: 'p99 (ms)', cell: (row) => optional(row.p99, 1) });
   }
   return [
-    '| measurement | req/s | p50 (ms) | p99 (ms) |',
-    '| --- | ---: | ---: | ---: |',
-    ...rows.map((row) => `| ${row.name} | ${row.reqPerSec === undefined ? '—' : row.reqPerSec.toFixed(0)} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)} |`),
+    `| measurement | ${columns.map((column) => column.header).join(' | ')} |`,
+    `| --- | ${columns.map(() => '---:').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.name} | ${columns.map((column) => column.cell(row)).join(' | ')} |`),
   ];
 }
 

@@ -6,10 +6,10 @@ import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'b
 import { Redis, type RedisOptions } from 'ioredis';
 import type { WorkQueue } from '../src/app/ports.js';
 import type { QueueInspector } from '../src/app/queries/status.js';
-import { isAppError } from '../src/domain/errors.js';
+import { AppError, isAppError } from '../src/domain/errors.js';
 import {
-  DIRECTORY_SYNC_QUEUE, directorySchedulerId, directorySyncJobSchema, pushJobId, pushJobSchema, pushQueueName, RECOMPUTE_QUEUE, recomputeJobSchema,
-  type DirectorySyncJob, type PushJob,
+  DIRECTORY_SYNC_QUEUE, directorySchedulerId, directorySyncJobSchema, DRIFT_QUEUE, driftJobSchema, driftSchedulerId, pushJobId, pushJobSchema, pushQueueName,
+  RECOMPUTE_QUEUE, recomputeJobSchema, type DeadLetter, type DirectorySyncJob, type DriftJob, type PushJob,
 } from './queues.js';
 import { retryDelayMs, type RetryPolicy } from './retry.js';
 
@@ -18,6 +18,10 @@ export interface QueueTarget {
   readonly maxAttempts: number;
   readonly backoffMs: number;
   readonly concurrency: number;
+  /** At most `max` jobs per `perMs` across every worker of this target (BullMQ limiter). */
+  readonly rateLimit?: { readonly max: number; readonly perMs: number } | undefined;
+  /** Scheduled drift check interval; 0 = none. */
+  readonly driftIntervalMs?: number;
 }
 
 export interface BullSettings {
@@ -54,6 +58,16 @@ export interface BullQueues extends WorkQueue, QueueInspector {
   enqueueDirectorySync(job: DirectorySyncJob): Promise<void>;
   /** Makes the job schedulers match the configured sources; schedulers of removed sources are dropped. */
   scheduleDirectorySync(schedules: readonly DirectorySchedule[]): Promise<void>;
+  /** Queues one drift check now (admin API / CLI); a request while one waits changes nothing. */
+  enqueueDrift(job: DriftJob): Promise<void>;
+  /** Job schedulers for targets with a drift interval; schedulers of other targets are dropped. */
+  scheduleDrift(): Promise<void>;
+  /** Failed pushes of a target, newest first. */
+  deadLetters(targetId: string, offset: number, limit: number): Promise<{ items: DeadLetter[]; total: number }>;
+  /** Moves one failed push back to the queue with fresh attempts; false when no such failed job exists. */
+  retryDeadLetter(targetId: string, jobId: string): Promise<boolean>;
+  /** Moves every failed push of a target back to the queue; returns how many. */
+  retryAllDeadLetters(targetId: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -65,7 +79,63 @@ export function createBullQueues(settings: BullSettings): BullQueues {
   );
   const recomputeOptions: JobsOptions = { attempts: RECOMPUTE_ATTEMPTS, backoff: { type: 'tether' }, ...KEEP };
   const directory = new Queue(DIRECTORY_SYNC_QUEUE, { connection, prefix: settings.prefix });
+  const drift = new Queue(DRIFT_QUEUE, { connection, prefix: settings.prefix });
+  const pushQueue = (targetId: string) => {
+    const entry = pushes.get(targetId);
+    if (entry === undefined) throw new AppError('not_found', 'target not found', { detail: `Target ${targetId} not found` });
+    return entry.queue;
+  };
   return {
+    async enqueueDrift(job) {
+      const data = driftJobSchema.parse(job);
+      await drift.add('drift', data, { ...KEEP, attempts: 1, deduplication: { id: `${data.targetId}.${data.agentId ?? 'all'}` } });
+    },
+    async scheduleDrift() {
+      const wanted = new Set<string>();
+      for (const target of settings.targets) {
+        if ((target.driftIntervalMs ?? 0) <= 0) continue;
+        const id = driftSchedulerId(target.id);
+        wanted.add(id);
+        await drift.upsertJobScheduler(id, { every: target.driftIntervalMs ?? 0 }, { name: 'drift', data: driftJobSchema.parse({ targetId: target.id, trigger: 'scheduled' }), opts: { ...KEEP, attempts: 1 } });
+      }
+      for (const existing of await drift.getJobSchedulers()) {
+        if (existing.key !== '' && !wanted.has(existing.key)) await drift.removeJobScheduler(existing.key);
+      }
+    },
+    async deadLetters(targetId, offset, limit) {
+      const queue = pushQueue(targetId);
+      const [jobs, total] = await Promise.all([queue.getFailed(offset, offset + limit - 1), queue.getFailedCount()]);
+      const items = jobs.flatMap((job): DeadLetter[] => {
+        const payload = pushJobSchema.safeParse(job.data);
+        if (!payload.success || job.id === undefined) return [];
+        return [{
+          jobId: job.id, agentId: payload.data.agentId, version: payload.data.version, attempts: job.attemptsMade,
+          lastError: job.failedReason, failedAt: job.finishedOn === undefined ? null : new Date(job.finishedOn),
+        }];
+      });
+      return { items, total };
+    },
+    async retryDeadLetter(targetId, jobId) {
+      const job = await pushQueue(targetId).getJob(jobId);
+      if (job === undefined || !(await job.isFailed())) return false;
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      return true;
+    },
+    async retryAllDeadLetters(targetId) {
+      const queue = pushQueue(targetId);
+      // Bounded: at most the failures present now, a page at a time (a job failing again is not retried twice).
+      let remaining = await queue.getFailedCount();
+      let retried = 0;
+      while (remaining > 0) {
+        const page = await queue.getFailed(0, Math.min(remaining, 500) - 1);
+        if (page.length === 0) break;
+        for (const job of page) {
+          await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }).then(() => (retried += 1), () => undefined);
+        }
+        remaining -= page.length;
+      }
+      return retried;
+    },
     async enqueueDirectorySync(job) {
       const data = directorySyncJobSchema.parse(job);
       // One on-demand run per source and mode waits at a time; asking again while it waits changes nothing.
@@ -115,7 +185,7 @@ export function createBullQueues(settings: BullSettings): BullQueues {
       );
     },
     async counts() {
-      const queues = [recompute, directory, ...[...pushes.values()].map((entry) => entry.queue)];
+      const queues = [recompute, directory, drift, ...[...pushes.values()].map((entry) => entry.queue)];
       return Promise.all(
         queues.map(async (queue) => {
           const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
@@ -130,7 +200,7 @@ export function createBullQueues(settings: BullSettings): BullQueues {
       );
     },
     async close() {
-      await Promise.all([recompute.close(), directory.close(), ...[...pushes.values()].map((entry) => entry.queue.close())]);
+      await Promise.all([recompute.close(), directory.close(), drift.close(), ...[...pushes.values()].map((entry) => entry.queue.close())]);
       await connection.quit().catch(() => undefined);
     },
   };
@@ -140,6 +210,7 @@ export interface Processors {
   recompute(personId: string): Promise<unknown>;
   push(targetId: string, agentId: string, version: number): Promise<unknown>;
   directorySync?(job: DirectorySyncJob): Promise<unknown>;
+  drift?(job: DriftJob): Promise<unknown>;
 }
 
 export interface JobObserver {
@@ -166,13 +237,14 @@ export function startBullWorkers(
   observe: JobObserver,
 ): BullWorkers {
   const connections: Redis[] = [];
-  const make = (name: string, concurrency: number, policy: RetryPolicy, handle: (job: Job) => Promise<unknown>) => {
+  const make = (name: string, concurrency: number, policy: RetryPolicy, handle: (job: Job) => Promise<unknown>, limiter?: QueueTarget['rateLimit']) => {
     const connection = redisConnection(settings.redisUrl, 'worker');
     connections.push(connection);
     const worker = new Worker(name, (job) => runProcessor(() => handle(job)), {
       connection,
       prefix: settings.prefix,
       concurrency,
+      ...(limiter === undefined ? {} : { limiter: { max: limiter.max, duration: limiter.perMs } }),
       settings: { backoffStrategy: (attemptsMade, _type, error) => retryDelayMs(policy, attemptsMade, error) },
     });
     worker.on('completed', (job) => observe(name, 'completed', elapsed(job)));
@@ -192,9 +264,13 @@ export function startBullWorkers(
       make(pushQueueName(target.id), target.concurrency, { baseDelayMs: target.backoffMs, maxDelayMs: 15 * 60_000 }, (job) => {
         const payload = parsePayload(pushJobSchema, job.data);
         return processors.push(target.id, payload.agentId, payload.version);
-      }),
+      }, target.rateLimit),
     ),
   ];
+  if (processors.drift !== undefined) {
+    // A failed drift run is not retried: the next scheduled one is.
+    workers.push(make(DRIFT_QUEUE, 2, { baseDelayMs: 1000, maxDelayMs: 60_000 }, (job) => processors.drift?.(parsePayload(driftJobSchema, job.data)) ?? Promise.resolve()));
+  }
   if (processors.directorySync !== undefined) {
     // Runs of one source never overlap (a lease in the store); a failed run is not retried: the next poll is.
     workers.push(make(DIRECTORY_SYNC_QUEUE, 2, { baseDelayMs: 1000, maxDelayMs: 60_000 }, (job) => processors.directorySync?.(parsePayload(directorySyncJobSchema, job.data)) ?? Promise.resolve()));

@@ -34,3 +34,27 @@ export type DirectorySyncJob = z.infer<typeof directorySyncJobSchema>;
 export function directorySchedulerId(kind: 'poll' | 'reconcile', sourceId: string): string {
   return `${kind}.${sourceId}`;
 }
+
+/** Drift checks: one run reads a target back and repairs it (src/app/pipeline/drift.ts). */
+export const DRIFT_QUEUE = 'drift';
+
+export const driftJobSchema = z.strictObject({
+  targetId: z.string().min(1).max(63),
+  trigger: z.string().min(1).max(200),
+  agentId: z.uuid().optional(),
+});
+export type DriftJob = z.infer<typeof driftJobSchema>;
+
+export function driftSchedulerId(targetId: string): string {
+  return `drift.${targetId}`;
+}
+
+/** A push that failed for good (permanent error or attempts exhausted), as the admin API lists it. */
+export interface DeadLetter {
+  readonly jobId: string;
+  readonly agentId: string;
+  readonly version: number;
+  readonly attempts: number;
+  readonly lastError: string;
+  readonly failedAt: Date | null;
+}

@@ -60,7 +60,7 @@ tools:
 grantRules:
   - { id: sales, when: [{ group: Sales }], tools: ["crm.*"] }
 targets:
-  - { id: hook, kind: webhook, url: "${receiver.url}", secret: "file:./hook.secret", concurrency: 32, backoffMs: 50 }
+  - { id: hook, kind: webhook, url: "${receiver.url}", secret: "file:./hook.secret", concurrency: 32, backoffMs: 50, allowPrivateNetwork: true }
 `, { 'hook.secret': SECRET });
   const tether = await startTether({ configPath, databaseUrl: database.url, redisUrl: redis.url, queuePrefix: 'bench', env: { LOG_LEVEL: 'warn', TETHER_WORKER_CONCURRENCY: '16' } });
   const scim = (method: string, path: string, body?: unknown) => call(`${tether.url}/scim/v2${path}`, method, tether.scimToken, body);

@@ -9,6 +9,7 @@ import { migrate } from '../store/migrate.js';
 import { registerGovernanceCommands } from './governance.js';
 import { registerReconcileCommand } from './reconcile.js';
 import { registerRemoteCommands } from './remote.js';
+import { registerTargetCommands } from './targets.js';
 import { registerTokenCommands } from './tokens.js';
 
 /** Parses env after applying --config, so both routes to the config file validate the same way. */
@@ -76,6 +77,7 @@ registerTokenCommands(program, configOption);
 registerRemoteCommands(program);
 registerReconcileCommand(program);
 registerGovernanceCommands(program);
+registerTargetCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (isAppError(error)) {

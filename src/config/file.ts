@@ -7,6 +7,9 @@ import type { ScimCredential } from '../app/auth/credentials.js';
 import type { GovernancePolicy } from '../app/governance/policy.js';
 import { algorithmsForPublicKey, algorithmsForSecret, ASYMMETRIC_ALGORITHMS, JWS_ALGORITHMS, minimumSecretBytes, parsePublicKey, type JwsAlgorithm } from '../app/auth/jws-algorithms.js';
 import { ldapSourceSchema, type LdapSourceConfig } from '../../connectors/ldap/config.js';
+import { ldapTargetConfigSchema } from '../../connectors/ldap-target/config.js';
+import { openFgaConfigSchema } from '../../connectors/openfga/config.js';
+import { scimTargetConfigSchema } from '../../connectors/scim-target/config.js';
 import { webhookConfigSchema } from '../../connectors/webhook/config.js';
 import { AppError } from '../domain/errors.js';
 import { isToolPattern } from '../domain/patterns.js';
@@ -86,12 +89,54 @@ function scimCredentialSchema(secret: ReturnType<typeof secretReference>) {
   ]);
 }
 
+/**
+ * tether.yaml `admin`: dashboard sign-in (docs/admin.md). The IdP is given either by its metadata file or by
+ * entryPoint + idpIssuer + idpCert; signed assertions are always required.
+ */
+function adminSchema(secret: ReturnType<typeof secretReference>) {
+  const groups = z.array(z.string().min(1)).default([]);
+  const saml = z
+    .strictObject({
+      issuer: z.string().min(1).describe("Tether's SP entity id"),
+      audience: z.string().min(1).optional(),
+      idpMetadata: secret.optional(),
+      entryPoint: z.url({ protocol: /^https?$/ }).optional(),
+      idpIssuer: z.string().min(1).optional(),
+      idpCert: secret.optional(),
+      logoutUrl: z.url({ protocol: /^https?$/ }).optional(),
+      signingKey: secret.optional(),
+      signingCert: secret.optional(),
+      wantAuthnResponseSigned: z.boolean().default(false),
+      acceptedClockSkewSeconds: z.number().int().min(0).max(300).default(60),
+      maxAssertionAgeSeconds: z.number().int().min(60).max(86_400).default(600),
+      groupAttribute: z.string().min(1).default('groups'),
+      roles: z.strictObject({ viewer: groups, operator: groups, admin: groups }),
+    })
+    .superRefine((value, context) => {
+      const issue = (path: string, message: string) => context.addIssue({ code: 'custom', path: [path], message });
+      if (value.idpMetadata === undefined && (value.entryPoint === undefined || value.idpCert === undefined || value.idpIssuer === undefined)) {
+        issue('idpMetadata', 'give idpMetadata, or entryPoint + idpIssuer + idpCert');
+      }
+      if ((value.signingKey === undefined) !== (value.signingCert === undefined)) issue('signingKey', 'signingKey and signingCert go together');
+      if (value.roles.viewer.length + value.roles.operator.length + value.roles.admin.length === 0) issue('roles', 'map at least one IdP group to a role');
+    });
+  return z.strictObject({
+    saml: saml.optional(),
+    session: z
+      .strictObject({ idleMinutes: z.number().int().min(1).max(1440).default(30), absoluteHours: z.number().min(1).max(168).default(12) })
+      .prefault({}),
+  });
+}
+
+export type AdminConfig = z.output<ReturnType<typeof adminSchema>>;
+export type SamlConfig = NonNullable<AdminConfig['saml']>;
+
 type RawCredential = z.output<ReturnType<typeof scimCredentialSchema>>;
 type RawJwtCredential = Extract<RawCredential, { type: 'jwt' }>;
 
 function fileSchema(baseDir: string) {
   const secret = secretReference(baseDir);
-  const targetSchema = z.discriminatedUnion('kind', [webhookConfigSchema(secret)]);
+  const targetSchema = z.discriminatedUnion('kind', [webhookConfigSchema(secret), scimTargetConfigSchema(secret), ldapTargetConfigSchema(secret), openFgaConfigSchema(secret)]);
   return z
     .strictObject({
       sources: z.array(z.discriminatedUnion('kind', [scimSourceSchema, ldapSourceSchema(secret)])).min(1),
@@ -101,6 +146,7 @@ function fileSchema(baseDir: string) {
       targets: z.array(targetSchema).default([]),
       scimAuth: z.array(scimCredentialSchema(secret)).default([]),
       policy: policySchema.prefault({}),
+      admin: adminSchema(secret).prefault({}),
     })
     .superRefine((config, context) => {
       flagDuplicates(config.sources.map((source) => source.id), ['sources'], context);
@@ -225,6 +271,7 @@ export interface TetherConfig {
   readonly targets: readonly TargetConfig[];
   readonly scimAuth: readonly ScimCredential[];
   readonly policy: GovernancePolicy;
+  readonly admin: AdminConfig;
 }
 
 /** Reads and validates tether.yaml. Any problem stops startup with a message naming the key. */
@@ -279,5 +326,6 @@ export function parseConfig(text: string, absolutePath: string): TetherConfig {
       reassignmentGraceMs: Math.round(config.policy.reassignmentGraceHours * 3_600_000),
       sweepIntervalMs: Math.round(config.policy.reassignmentSweepSeconds * 1000),
     },
+    admin: config.admin,
   };
 }

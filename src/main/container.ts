@@ -5,9 +5,11 @@ import { createBullQueues, type BullQueues, type QueueTarget } from '../../jobs/
 import { authenticateToken, throttleTouches, type Principal } from '../app/auth/tokens.js';
 import { decideHeldRun, runDirectorySync, type SyncOutcome } from '../app/directory/ldap-sync.js';
 import { runView, syncView } from '../app/directory/sync-status.js';
-import type { Policy, TargetConnector } from '../app/ports.js';
+import type { DownstreamConnector, Policy } from '../app/ports.js';
 import type { DirectorySyncJob } from '../../jobs/queues.js';
 import type { SourceApi } from '../http/api/source-routes.js';
+import type { TargetApi } from '../http/api/target-routes.js';
+import { runDriftCheck, type DriftReport } from '../app/pipeline/drift.js';
 import { AppError } from '../domain/errors.js';
 import { loadConfigFile, type TetherConfig } from '../config/file.js';
 import type { Env } from '../config/env.js';
@@ -20,6 +22,14 @@ import { bootstrapTokens, syncPolicy } from './bootstrap.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { ensureRedis, type RedisHandle } from './redis.js';
 import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import type { AgentHistoryApi } from '../http/api/history-routes.js';
+import type { PeopleApi, PersonDetail } from '../http/api/people-routes.js';
+import { parseIdpMetadata } from '../http/auth/saml-metadata.js';
+import { createSamlSignOn, type SamlSettings } from '../http/auth/saml.js';
+import { sessionMiddleware } from '../http/auth/session.js';
+import type { UiDeps } from '../http/ui/deps.js';
+import type { PersonRecord } from '../app/records.js';
 
 export interface Container {
   readonly env: Env;
@@ -30,14 +40,21 @@ export interface Container {
   readonly redis: RedisHandle;
   readonly queues: BullQueues;
   readonly metrics: Metrics;
-  readonly connectors: ReadonlyMap<string, TargetConnector>;
+  readonly connectors: ReadonlyMap<string, DownstreamConnector>;
   readonly queueTargets: readonly QueueTarget[];
   readonly clock: () => Date;
   /** SCIM credentials configured in tether.yaml `scimAuth`, and the OAuth2 token endpoint's issuer. */
   readonly scimAuth: ScimAuth;
   /** LDAP sources: runs (job processor), connection checks, and the admin API's view of them. */
   readonly directory: DirectorySync;
+  /** Targets: admin API view, drift runs (job processor and on demand), startup checks. */
+  readonly targets: TargetOps;
   policy(): Policy;
+  /** The dashboard's sign-in and sessions; null when tether.yaml has no `admin.saml`. */
+  readonly adminUi: AdminUi | null;
+  /** People and agent history for the admin API and dashboard. */
+  readonly people: PeopleApi;
+  readonly history: AgentHistoryApi;
   /** Database API/SCIM tokens, and OAuth2 access tokens issued to `scimAuth` credentials. */
   authenticate(token: string): Promise<Principal | null>;
   close(): Promise<void>;
@@ -69,7 +86,10 @@ export async function buildContainer(env: Env, logger: Logger, connectorDeps: Pa
       now: clock(),
     });
     const redis = await ensureRedis({ url: env.REDIS_URL, dataDir: env.TETHER_DATA_DIR, autostart: env.TETHER_AUTOSTART_REDIS, logger });
-    const queueTargets = config.targets.map((target) => ({ id: target.id, maxAttempts: target.maxAttempts, backoffMs: target.backoffMs, concurrency: target.concurrency }));
+    const queueTargets = config.targets.map((target) => ({
+      id: target.id, maxAttempts: target.maxAttempts, backoffMs: target.backoffMs, concurrency: target.concurrency,
+      rateLimit: target.rateLimit, driftIntervalMs: target.driftIntervalSeconds * 1000,
+    }));
     const queues = createBullQueues({ redisUrl: redis.url, prefix: env.TETHER_QUEUE_PREFIX, targets: queueTargets });
     const connectors = new Map(config.targets.map((target) => [target.id, createConnector(target, { fetch: globalThis.fetch, clock, ...connectorDeps })]));
     const tokenStore = throttleTouches(store, 60_000);
@@ -77,12 +97,17 @@ export async function buildContainer(env: Env, logger: Logger, connectorDeps: Pa
     const metrics = createMetrics({
       outboxPending: async () => (await store.readModels.storeStatus([])).outbox.pending,
     });
-    const directory = buildDirectorySync(config, store, queues, clock, logger);
+    const directory = buildDirectorySync(config, store, queues, clock, logger, () => policy);
+    const targets = buildTargetOps(config, store, queues, connectors, metrics, clock, logger);
+    const adminUi = buildAdminUi(env, config, redis.url, logger);
     return {
-      env, config, logger, db, store, redis, queues, metrics, connectors, queueTargets, clock, scimAuth, directory,
+      env, config, logger, db, store, redis, queues, metrics, connectors, queueTargets, clock, scimAuth, directory, adminUi, targets,
+      people: buildPeopleApi(config, store),
+      history: buildHistoryApi(store),
       policy: () => policy,
       authenticate: (token) => authenticateToken(tokenStore, token, clock(), (credentialId) => scimAuth.credentials.accessTokenPrincipal(credentialId)),
       async close() {
+        adminUi?.redis.disconnect();
         await queues.close();
         await redis.stop();
         await db.close();
@@ -104,7 +129,7 @@ export interface DirectorySync {
   schedule(): Promise<void>;
 }
 
-function buildDirectorySync(config: TetherConfig, store: Store, queues: BullQueues, clock: () => Date, logger: Logger): DirectorySync {
+function buildDirectorySync(config: TetherConfig, store: Store, queues: BullQueues, clock: () => Date, logger: Logger, policy: () => Policy): DirectorySync {
   const ldap = new Map(config.sources.flatMap((source) => (source.kind === 'ldap' ? [[source.id, source.ldap] as const] : [])));
   const ldapConfig = (sourceId: string) => {
     const found = ldap.get(sourceId);
@@ -151,7 +176,7 @@ function buildDirectorySync(config: TetherConfig, store: Store, queues: BullQueu
     api,
     run: (job) =>
       runDirectorySync(
-        { sourceId: job.sourceId, store, scanner: scanner(job.sourceId), queue: queues, clock, logger, massChange: ldapConfig(job.sourceId).massChange },
+        { sourceId: job.sourceId, store, scanner: scanner(job.sourceId), queue: queues, clock, logger, massChange: ldapConfig(job.sourceId).massChange, policy },
         { mode: job.mode, trigger: job.trigger, ...(job.confirmedRunId === undefined ? {} : { confirmedRunId: job.confirmedRunId }) },
       ),
     async checkAll() {
@@ -166,6 +191,206 @@ function buildDirectorySync(config: TetherConfig, store: Store, queues: BullQueu
       await queues.scheduleDirectorySync([...ldap.values()].map((source) => ({
         sourceId: source.id, pollMs: source.pollIntervalSeconds * 1000, reconcileMs: source.reconcileIntervalMinutes * 60_000,
       })));
+    },
+  };
+}
+
+/** The dashboard's runtime pieces; the HTTP app adds the admin API's data sources, audit, logger and clock. */
+export type AdminUi = Omit<UiDeps, 'api' | 'audit' | 'logger' | 'clock'> & { readonly redis: Redis };
+
+const DEFAULT_HOSTS = new Set(['0.0.0.0', '::', '']);
+
+/** Tether's public URL: TETHER_PUBLIC_URL, else the address it listens on (fine for a laptop, not behind a proxy). */
+export function publicUrl(env: Env): URL {
+  if (env.TETHER_PUBLIC_URL !== undefined) return new URL(env.TETHER_PUBLIC_URL);
+  const host = DEFAULT_HOSTS.has(env.HOST) ? 'localhost' : env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST;
+  return new URL(`http://${host}:${env.PORT}`);
+}
+
+function samlSettings(config: NonNullable<TetherConfig['admin']['saml']>, base: URL): SamlSettings {
+  const invalid = (key: string, message: string) => new AppError('invalid_config', `${key}: ${message}`);
+  let idp = { entityId: config.idpIssuer, entryPoint: config.entryPoint, certs: config.idpCert === undefined ? [] : [config.idpCert.reveal()], logoutUrl: config.logoutUrl ?? null };
+  if (config.idpMetadata !== undefined) {
+    const parsed = parseIdpMetadata(config.idpMetadata.reveal());
+    if (typeof parsed === 'string') throw invalid('admin.saml.idpMetadata', `${config.idpMetadata.reference} ${parsed}`);
+    // Explicit keys win over the metadata, so a pinned certificate or a different endpoint can be forced.
+    idp = {
+      entityId: config.idpIssuer ?? parsed.entityId,
+      entryPoint: config.entryPoint ?? parsed.entryPoint,
+      certs: idp.certs.length > 0 ? idp.certs : [...parsed.certs],
+      logoutUrl: config.logoutUrl ?? parsed.logoutUrl,
+    };
+  }
+  if (idp.entityId === undefined || idp.entryPoint === undefined) throw invalid('admin.saml.idpMetadata', 'give idpMetadata, or entryPoint + idpIssuer + idpCert');
+  return {
+    spEntityId: config.issuer,
+    audience: config.audience ?? config.issuer,
+    callbackUrl: new URL('/ui/saml/acs', base).toString(),
+    logoutCallbackUrl: new URL('/ui/saml/slo', base).toString(),
+    entryPoint: idp.entryPoint,
+    idpIssuer: idp.entityId,
+    idpCerts: idp.certs,
+    logoutUrl: idp.logoutUrl,
+    signing: config.signingKey === undefined || config.signingCert === undefined ? null : { privateKey: config.signingKey.reveal(), cert: config.signingCert.reveal() },
+    wantAuthnResponseSigned: config.wantAuthnResponseSigned,
+    clockSkewMs: config.acceptedClockSkewSeconds * 1000,
+    maxAssertionAgeMs: config.maxAssertionAgeSeconds * 1000,
+    groupAttribute: config.groupAttribute,
+    roles: config.roles,
+  };
+}
+
+function buildAdminUi(env: Env, config: TetherConfig, redisUrl: string, logger: Logger): AdminUi | null {
+  const saml = config.admin.saml;
+  if (saml === undefined) return null;
+  if (env.TETHER_SESSION_SECRET === undefined) {
+    throw new AppError('invalid_config', 'TETHER_SESSION_SECRET must be set (at least 32 random characters, the same on every instance) when admin.saml is configured');
+  }
+  const base = publicUrl(env);
+  const settings = samlSettings(saml, base);
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
+  redis.on('error', (error: Error) => logger.warn({ err: error }, 'dashboard session store: Redis error'));
+  const session = {
+    secret: env.TETHER_SESSION_SECRET,
+    secure: env.TETHER_COOKIE_SECURE ?? base.protocol === 'https:',
+    idleMs: config.admin.session.idleMinutes * 60_000,
+    absoluteMs: config.admin.session.absoluteHours * 3_600_000,
+  };
+  const formOrigins = [...new Set([settings.entryPoint, settings.logoutUrl].flatMap((url) => (url === null ? [] : [new URL(url).origin])))];
+  return {
+    redis,
+    saml: createSamlSignOn(settings, { redis, keyPrefix: env.TETHER_QUEUE_PREFIX, logger }),
+    session: { ...session, middleware: sessionMiddleware(session, redis, env.TETHER_QUEUE_PREFIX) },
+    publicOrigin: base.origin,
+    formOrigins,
+  };
+}
+
+function personDetail(person: PersonRecord, groups: readonly { id: string; display: string }[]): PersonDetail {
+  return {
+    id: person.id, sourceId: person.sourceId, userName: person.userName, displayName: person.displayName, active: person.active,
+    externalId: person.externalId, attributes: person.attributes, groups, updatedAt: person.updatedAt,
+  };
+}
+
+function buildPeopleApi(config: TetherConfig, store: Store): PeopleApi {
+  const sourceIds = config.sources.map((source) => source.id);
+  return {
+    async search({ q, sourceId, limit }) {
+      const filter = q === undefined ? null : { op: 'or' as const, filters: [{ op: 'co' as const, path: 'userName', value: q }, { op: 'co' as const, path: 'displayName', value: q }] };
+      const pages = await Promise.all((sourceId === undefined ? sourceIds : sourceIds.filter((id) => id === sourceId)).map((id) =>
+        store.listPersons(id, { filter, startIndex: 1, count: limit, sortBy: 'userName', sortOrder: 'ascending' })));
+      return pages
+        .flatMap((page) => page.items)
+        .sort((left, right) => left.userName.localeCompare(right.userName))
+        .slice(0, limit)
+        .map((person) => ({ id: person.id, sourceId: person.sourceId, userName: person.userName, displayName: person.displayName, active: person.active }));
+    },
+    async get(id) {
+      for (const sourceId of sourceIds) {
+        const person = await store.getPerson(sourceId, id);
+        if (person !== null) return personDetail(person, (await store.groupsOf([id])).get(id) ?? []);
+      }
+      return null;
+    },
+    sponsoredAgents: (personId) => store.readModels.listAgents({ sponsorId: personId, limit: 500 }),
+  };
+}
+
+function buildHistoryApi(store: Store): AgentHistoryApi {
+  return {
+    async versions(agentId, limit) {
+      if ((await store.getAgentRecord(agentId)) === null) return null;
+      const latest = await store.latestVersion(agentId);
+      if (latest === null) return [];
+      const numbers = Array.from({ length: Math.min(limit, latest.version) }, (_, index) => latest.version - index);
+      const versions = await Promise.all(numbers.map(async (version) => (version === latest.version ? latest : store.version(agentId, version))));
+      return versions.flatMap((version) => (version === null ? [] : [{
+        version: version.version, sponsorId: version.sponsorId, computedAt: version.computedAt, reason: version.reason,
+        tools: version.entitlements.map((entitlement) => entitlement.toolId), denied: version.denied, changeEventIds: version.changeEventIds,
+      }]));
+    },
+  };
+}
+
+export interface TargetOps {
+  readonly api: TargetApi;
+  /** The drift job processor (and the on-demand check of one agent). */
+  drift(targetId: string, trigger: string, agentId?: string): Promise<DriftReport>;
+  /** Probes every target and logs a clear error for each that fails (startup check). */
+  checkAll(): Promise<void>;
+}
+
+const DAY_MS = 86_400_000;
+
+function buildTargetOps(
+  config: TetherConfig, store: Store, queues: BullQueues, connectors: ReadonlyMap<string, DownstreamConnector>, metrics: Metrics, clock: () => Date, logger: Logger,
+): TargetOps {
+  const connectorOf = (targetId: string) => {
+    const connector = connectors.get(targetId);
+    if (connector === undefined) throw new AppError('not_found', 'target not found', { detail: `Target ${targetId} not found` });
+    return connector;
+  };
+  const drift = (targetId: string, trigger: string, agentId?: string) =>
+    runDriftCheck(
+      { store, connectors, clock, logger, onRepair: (target, removed, restored) => metrics.observeDriftRepair(target, removed, restored) },
+      targetId,
+      { trigger, ...(agentId === undefined ? {} : { agentId }) },
+    );
+  const empty = { count: 0, p50: null, p95: null, p99: null };
+  const api: TargetApi = {
+    async list() {
+      const [states, timings, status] = await Promise.all([
+        store.targetStateSummaries(),
+        store.revocationTimings(new Date(clock().getTime() - DAY_MS)),
+        store.readModels.storeStatus(config.targets.map((target) => ({ id: target.id, kind: target.kind }))),
+      ]);
+      return Promise.all(config.targets.map(async (target) => {
+        const state = states.find((row) => row.targetId === target.id);
+        const timing = timings.find((row) => row.targetId === target.id);
+        const [dead, runs] = await Promise.all([queues.deadLetters(target.id, 0, 1).catch(() => ({ total: 0 })), store.driftRuns(target.id, 1)]);
+        return {
+          id: target.id, kind: target.kind, canRead: connectorOf(target.id).canRead,
+          agents: state?.agents ?? 0, verified: state?.verified ?? 0,
+          behind: status.targets.find((row) => row.id === target.id)?.behind ?? 0,
+          deadLetters: dead.total,
+          lastAppliedAt: state?.lastAppliedAt ?? null, lastVerifiedAt: state?.lastVerifiedAt ?? null,
+          revocationSeconds: { applied: timing?.applied ?? empty, verified: timing?.verified ?? empty },
+          lastDrift: runs[0] ?? null,
+        };
+      }));
+    },
+    deadLetters: (targetId, offset, limit) => queues.deadLetters(connectorOf(targetId).id, offset, limit),
+    async retry(targetId, jobId, actor) {
+      const retried = await queues.retryDeadLetter(connectorOf(targetId).id, jobId);
+      if (retried) logger.info({ targetId, jobId, actor }, 'dead letter queued again');
+      return retried;
+    },
+    async retryAll(targetId, actor) {
+      const retried = await queues.retryAllDeadLetters(connectorOf(targetId).id);
+      logger.info({ targetId, retried, actor }, 'dead letters queued again');
+      return retried;
+    },
+    async drift(targetId, agentId, actor) {
+      const connector = connectorOf(targetId);
+      if (!connector.canRead) throw new AppError('invalid_input', `target ${targetId} cannot be read back`, { detail: `Target ${targetId} cannot be read back (a webhook needs readUrl)` });
+      if (agentId !== undefined) return drift(targetId, actor, agentId);
+      await queues.enqueueDrift({ targetId, trigger: actor });
+      return null;
+    },
+    driftRuns: (targetId, limit) => store.driftRuns(targetId, limit),
+    check: (targetId) => connectorOf(targetId).check(),
+  };
+  return {
+    api,
+    drift,
+    async checkAll() {
+      for (const connector of connectors.values()) {
+        await connector.check().then(
+          (result) => logger.info({ targetId: connector.id, detail: result.detail }, 'target reachable'),
+          (error: unknown) => logger.error({ targetId: connector.id, err: error }, error instanceof Error ? error.message : 'target check failed'),
+        );
+      }
     },
   };
 }

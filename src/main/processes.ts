@@ -40,12 +40,20 @@ export async function startServer(container: Container): Promise<Running & { por
         return { ...status, sources: status.sources.map((source) => ({ ...source, sync: sync.get(source.id) ?? null })) };
       },
       sources: container.directory.api,
+      targets: container.targets.api,
       governance: {
         grants: { ...base, store },
         sponsorship: { ...base, store },
         explain: { store, clock, targetIds: () => container.queueTargets.map((target) => target.id) },
         whatIf: { store, clock, policy: () => container.policy(), governance: () => container.config.policy },
       },
+      people: container.people,
+      history: container.history,
+    },
+    ui: container.adminUi === null ? null : {
+      ...container.adminUi,
+      clock,
+      audit: (entry) => store.transaction((tx) => tx.appendAudit(entry)),
     },
     readiness: async () => ({
       database: await store.db.ping().then(() => 'ok', () => 'unreachable'),
@@ -94,12 +102,17 @@ export function startWorkers(container: Container): Running {
         }, personId),
       push: (targetId, agentId, version) =>
         deliverVersion(
-          { store, connectors: container.connectors, clock, logger, onDelivered: (target, seconds) => metrics.observePropagation(target, seconds) },
+          {
+            store, connectors: container.connectors, clock, logger,
+            onDelivered: (target, seconds) => metrics.observePropagation(target, seconds),
+            onTiming: (target, stage, seconds, revocation) => metrics.observeDelivery(target, stage, seconds, revocation),
+          },
           targetId,
           agentId,
           version,
         ),
       directorySync: async (job) => container.directory.run(job),
+      drift: (job) => container.targets.drift(job.targetId, job.trigger, job.agentId),
     },
     (queue, outcome, seconds, error) => {
       metrics.observeJob(queue, outcome, seconds);
@@ -120,6 +133,9 @@ export function startWorkers(container: Container): Running {
   // Directory sources: report connection problems at startup, then let the job schedulers drive polls.
   void container.directory.checkAll();
   container.directory.schedule().catch((error: unknown) => logger.error({ err: error }, 'could not schedule directory sync jobs'));
+  // Targets: report unreachable ones at startup; drift checks run on their job schedulers.
+  void container.targets.checkAll();
+  container.queues.scheduleDrift().catch((error: unknown) => logger.error({ err: error }, 'could not schedule drift checks'));
   const sealer = everyTick(container.env.TETHER_AUDIT_SEAL_MS, () => store.sealAudit(), (error) => logger.warn({ err: error }, 'audit sealing failed; retrying next tick'));
   // Agents nobody took over within the grace period are suspended; every worker may sweep (row locks decide).
   const succession = everyTick(

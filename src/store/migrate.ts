@@ -3,6 +3,7 @@ import * as scimCredentials from './migrations/002-scim-credentials.js';
 import * as scimAgents from './migrations/003-scim-agents.js';
 import * as ldapSync from './migrations/004-ldap-sync.js';
 import * as governance from './migrations/005-governance.js';
+import * as targets from './migrations/006-targets.js';
 import type { Db } from './db.js';
 
 interface Migration {
@@ -18,6 +19,7 @@ const MIGRATIONS: readonly Migration[] = [
   { version: 3, ...scimAgents },
   { version: 4, ...ldapSync },
   { version: 5, ...governance },
+  { version: 6, ...targets },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

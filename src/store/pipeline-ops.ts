@@ -4,10 +4,12 @@ import type { PendingRecompute } from '../app/pipeline/recompute-sponsor.js';
 import type { AuditEntry, ChangeEventWrite, OutboxRow } from '../app/records.js';
 import { AUDIT_COLUMNS, auditValues } from './audit.js';
 import type { Queryable } from './db.js';
+import { targetOps } from './target-ops.js';
 
 /** Change events, outbox rows and per-target applied state: the bookkeeping of the pipeline. */
 export function pipelineOps(q: Queryable) {
   return {
+    ...targetOps(q),
     async insertChangeEvent(event: ChangeEventWrite): Promise<void> {
       await q.query(
         `insert into change_events (id, source_id, origin, kind, subject_type, subject_id, detail, source_time, received_at, committed_at)
@@ -98,16 +100,16 @@ export function pipelineOps(q: Queryable) {
       return result.rowCount === 1;
     },
 
-    async recordDeliveries(agentId: string, targetId: string, fromExclusive: number, toInclusive: number, now: Date): Promise<DeliveredEvent[]> {
+    async recordDeliveries(agentId: string, targetId: string, fromExclusive: number, toInclusive: number, now: Date, revocation = false): Promise<DeliveredEvent[]> {
       const result = await q.query<{ change_event_id: string; received_at: Date }>(
-        `insert into event_deliveries (change_event_id, target_id, agent_id, version, applied_at)
-         select distinct on (e.id) e.id, $2, $1, v.version, $5
+        `insert into event_deliveries (change_event_id, target_id, agent_id, version, applied_at, revocation)
+         select distinct on (e.id) e.id, $2, $1, v.version, $5, $6
            from entitlement_versions v cross join unnest(v.change_event_ids) as ev(id) join change_events e on e.id = ev.id
           where v.agent_id = $1 and v.version > $3 and v.version <= $4
           order by e.id, v.version desc
          on conflict do nothing
          returning change_event_id, (select received_at from change_events where id = change_event_id) as received_at`,
-        [agentId, targetId, fromExclusive, toInclusive, now],
+        [agentId, targetId, fromExclusive, toInclusive, now, revocation],
       );
       return result.rows.map((row) => ({ changeEventId: row.change_event_id, receivedAt: row.received_at }));
     },

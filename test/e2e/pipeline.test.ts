@@ -48,7 +48,7 @@ grantRules:
   - { id: sales-crm, when: [{ group: Sales }], tools: ["crm.*"] }
   - { id: finance, when: [{ attribute: department, in: [Finance] }], tools: [finance.invoices.read] }
 targets:
-  - { id: receiver, kind: webhook, url: "${receiver.url}", secret: "file:./hook.secret", backoffMs: 50, maxAttempts: 50 }
+  - { id: receiver, kind: webhook, url: "${receiver.url}", secret: "file:./hook.secret", backoffMs: 50, maxAttempts: 50, allowPrivateNetwork: true }
 # The foundation scenario: write growth applies at once here; confirmation of growth is governance's (test/integration/governance*.test.ts).
 policy: { growthNeedsConfirmation: { write: false } }
 `,

@@ -61,7 +61,7 @@ grantRules:
   - { id: sales-crm, when: [{ group: Sales }], tools: ["crm.*"] }
   - { id: finance, when: [{ group: Finance }], tools: [finance.invoices.read, crm.contacts.read] }
 targets:
-  - { id: receiver, kind: webhook, url: "${receiver.url}", secret: "file:./hook.secret", backoffMs: 50, maxAttempts: 50 }
+  - { id: receiver, kind: webhook, url: "${receiver.url}", secret: "file:./hook.secret", backoffMs: 50, maxAttempts: 50, allowPrivateNetwork: true }
 `,
       { 'hook.secret': SECRET },
     );

@@ -4,7 +4,10 @@ import type { ReadModels, StatusView } from '../../app/queries/views.js';
 import { AppError } from '../../domain/errors.js';
 import type { RouteSpec } from './route-spec.js';
 import { governanceRoutes, type GovernanceApi } from './governance-routes.js';
+import { historyRoutes, type AgentHistoryApi } from './history-routes.js';
+import { peopleRoutes, type PeopleApi } from './people-routes.js';
 import { sourceRoutes, type SourceApi } from './source-routes.js';
+import { targetRoutes, type TargetApi } from './target-routes.js';
 import {
   agentListQuerySchema, agentListSchema, agentSchema, changeEventListSchema, changeEventQuerySchema, registerAgentSchema, statusSchema,
 } from './schemas.js';
@@ -15,8 +18,14 @@ export interface ApiDeps {
   readonly status: () => Promise<StatusView>;
   /** Directory sources and their sync runs (LDAP polls, reconciliations, held runs). */
   readonly sources?: SourceApi;
+  /** Targets: delivery status, dead letters and their retry, drift checks (docs/targets.md). */
+  readonly targets?: TargetApi;
   /** Pending grants, reassignment, explain and what-if (docs/governance.md). */
   readonly governance?: GovernanceApi;
+  /** People and the agents they sponsor (dashboard people pages). */
+  readonly people?: PeopleApi;
+  /** Entitlement versions of an agent (dashboard timeline). */
+  readonly history?: AgentHistoryApi;
 }
 
 const idParams = z.strictObject({ id: z.uuid() });
@@ -92,7 +101,10 @@ export function apiRoutes(deps: ApiDeps): RouteSpec[] {
       },
     },
     ...(deps.sources === undefined ? [] : sourceRoutes(deps.sources)),
+    ...(deps.targets === undefined ? [] : targetRoutes(deps.targets)),
     ...(deps.governance === undefined ? [] : governanceRoutes(deps.governance)),
+    ...(deps.people === undefined ? [] : peopleRoutes(deps.people)),
+    ...(deps.history === undefined ? [] : historyRoutes(deps.history)),
   ];
 }
 

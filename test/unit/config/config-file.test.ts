@@ -34,7 +34,8 @@ describe('tether.yaml', () => {
     expect(config.grantRules[0]?.when).toEqual([{ kind: 'group', group: 'Sales' }, { kind: 'attribute', attribute: 'department', values: ['Sales'] }]);
     expect(config.ceilings.sandbox.risks).toEqual(['read']);
     const target = config.targets[0];
-    expect(target?.secret.reveal()).toBe('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
+    if (target?.kind !== 'webhook') throw new Error('expected a webhook target');
+    expect(target.secret.reveal()).toBe('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
     expect(JSON.stringify(target)).not.toContain('whsec_');
     expect(target?.maxAttempts).toBe(12);
   });

@@ -1,0 +1,64 @@
+/**
+ * The LDAP side of a run, without Tether's database work: the connector's paged scans (ldapts + mapping)
+ * and the facts hashing, timed in the benchmark process against the same slapd.
+ */
+import type { LdapSourceConfig } from '../../connectors/ldap/config.js';
+import { createLdapScanner } from '../../connectors/ldap/scanner.js';
+import { factsHash } from '../../src/app/directory/ldap-sync.js';
+import { percentile } from '../report.js';
+
+export interface ConnectorProfile {
+  readonly scanMs: number;
+  readonly hashMs: number;
+  readonly keysMs: number;
+  readonly deltaMs: number;
+  readonly lines: readonly string[];
+}
+
+export async function profileConnector(source: LdapSourceConfig): Promise<ConnectorProfile> {
+  const scanner = createLdapScanner(source, { clock: () => new Date() });
+  try {
+    const pageMs: number[] = [];
+    let entries = 0;
+    let hashMs = 0;
+    const started = performance.now();
+    for (const type of ['person', 'group'] as const) {
+      let last = performance.now();
+      for await (const page of scanner.scan(type, { since: null })) {
+        const now = performance.now();
+        pageMs.push(now - last);
+        entries += page.length;
+        const hashing = performance.now();
+        for (const facts of page) factsHash(facts);
+        hashMs += performance.now() - hashing;
+        last = performance.now();
+      }
+    }
+    const scanMs = performance.now() - started - hashMs;
+    const keysStarted = performance.now();
+    let keys = 0;
+    for (const type of ['person', 'group'] as const) {
+      for await (const page of scanner.scanKeys(type)) keys += page.length;
+    }
+    const keysMs = performance.now() - keysStarted;
+    // A delta poll's own search: entries changed in the last minute (the cursor's clock-skew window).
+    const deltaStarted = performance.now();
+    let changed = 0;
+    const since = { kind: 'time', at: new Date(Date.now() - 60_000 - source.clockSkewSeconds * 1000).toISOString() };
+    for (const type of ['person', 'group'] as const) {
+      for await (const page of scanner.scan(type, { since })) changed += page.length;
+    }
+    const deltaMs = performance.now() - deltaStarted;
+    return {
+      scanMs, hashMs, keysMs, deltaMs,
+      lines: [
+        `full scan of ${entries} entries in ${pageMs.length} pages: ${(scanMs / 1000).toFixed(2)} s (page p50 ${percentile(pageMs, 50).toFixed(0)} ms, p99 ${percentile(pageMs, 99).toFixed(0)} ms)`,
+        `facts hashing: ${(hashMs / 1000).toFixed(2)} s`,
+        `key-only scans of ${keys} entries: ${(keysMs / 1000).toFixed(2)} s`,
+        `delta searches (modifyTimestamp in the last ${60 + source.clockSkewSeconds} s, people and groups; ${changed} entries): ${deltaMs.toFixed(0)} ms`,
+      ],
+    };
+  } finally {
+    await scanner.close();
+  }
+}
