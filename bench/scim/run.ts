@@ -174,7 +174,7 @@ grantRules:
     for (const note of notes) console.log(note);
     recordBenchmark('scim', {
       machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
-      setup: `${USERS} users each sponsoring one agent, autocannon ${CONNECTIONS} connections × ${DURATION} s after ${WARMUP} s warm-up in a separate process, PATCH replacing displayName over rotating ids; tether start (one process, workers included), PostgreSQL server (synchronous_commit on), private redis-server; baselines in their own processes on the same database`,
+      setup: `${USERS} users each sponsoring one agent, autocannon ${CONNECTIONS} connections × ${DURATION} s after ${WARMUP} s warm-up in a separate process, PATCH replacing title (a rule attribute) or displayName over rotating ids; tether start (one process, workers included), PostgreSQL server (synchronous_commit on), private redis-server; baselines in their own processes on the same database`,
       rows,
       notes,
     });
