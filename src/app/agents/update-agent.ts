@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import { AppError } from '../../domain/errors.js';
 import type { AgentState, Environment } from '../../domain/types.js';
 import { enqueueAfterCommit } from '../directory/people.js';
@@ -9,6 +8,7 @@ import {
   type AgentWrite, type ProvisionedAgent,
 } from './agent-write.js';
 import { validateTools } from './register-agent.js';
+import { changedFields, kindOf, nextState, sameSet } from './agent-transitions.js';
 
 /** The columns an update rewrites; the store bumps `revision` and `updated_at` with them. */
 export interface AgentRowChange {
@@ -115,39 +115,4 @@ export async function recordAgentChange(
     at: change.now, actor: context.actor, action: `agent.${change.kind.slice('agent_'.length)}`, subjectType: 'agent', subjectId: change.agentId,
     detail: { changeEventId: eventId, sponsorId: change.sponsorId, ...change.detail },
   });
-}
-
-/** `active: false` suspends; `active: true` resumes a suspended agent, and a new sponsor takes over a pending reassignment. */
-function nextState(current: AgentState, active: boolean, sponsorChanged: boolean): AgentState {
-  if (!active) return 'suspended';
-  if (current === 'suspended') return 'active';
-  if (current === 'pending_reassignment' && sponsorChanged) return 'active';
-  return current;
-}
-
-function kindOf(before: AgentState, after: AgentState): AgentChangeKind {
-  if (before !== after && after === 'suspended') return 'agent_suspended';
-  if (before !== after && after === 'active') return 'agent_resumed';
-  return 'agent_updated';
-}
-
-/** Names only: change events and audit details carry no free text from the client. */
-function changedFields(current: ProvisionedAgent, change: AgentRowChange): string[] {
-  const checks: [string, boolean][] = [
-    ['name', current.name !== change.name],
-    ['purpose', current.purpose !== change.purpose],
-    ['environment', current.environment !== change.environment],
-    ['state', current.state !== change.state],
-    ['sponsor', current.sponsorId !== change.sponsorId],
-    ['backupSponsors', !isDeepStrictEqual([...current.backupSponsorIds], [...change.backupSponsorIds])],
-    ['requestedTools', !sameSet(current.requestedTools, change.requestedTools)],
-    ['expiresAt', (current.expiresAt?.getTime() ?? null) !== (change.expiresAt?.getTime() ?? null)],
-    ['profile', !isDeepStrictEqual(current.profile, change.profile)],
-  ];
-  return checks.filter(([, differs]) => differs).map(([name]) => name);
-}
-
-function sameSet(left: readonly string[], right: readonly string[]): boolean {
-  const set = new Set(left);
-  return set.size === new Set(right).size && right.every((item) => set.has(item));
 }

@@ -11,12 +11,11 @@
  * - No sponsor at all, or a disabled account: suspended (every right revoked). Enabled again: resumed.
  * - Gone from the directory (or the scope): retired, revoking everything (mark-and-sweep, circuit breaker).
  */
-import { isDeepStrictEqual } from 'node:util';
 import { isAppError } from '../../domain/errors.js';
-import type { AgentState } from '../../domain/types.js';
-import type { AgentChangeContext, AgentChangeKind, AgentProfile, AgentValidationTx, ProvisionedAgent } from '../agents/agent-write.js';
+import type { AgentChangeContext, AgentProfile, AgentValidationTx, ProvisionedAgent } from '../agents/agent-write.js';
 import type { ProvisionAgentTx } from '../agents/provision-agent.js';
 import { registerAgentInTx, validateTools, type RegisterAgentTx } from '../agents/register-agent.js';
+import { changedFields, kindOf, nextState, sameSet } from '../agents/agent-transitions.js';
 import { recordAgentChange, type AgentChangeTx, type AgentRowChange } from '../agents/update-agent.js';
 import type { Policy } from '../ports.js';
 import { normalizeDn, type ApplyContext, type SyncTx } from './ldap-tx.js';
@@ -164,38 +163,4 @@ function actorOf(sourceId: string): string {
 
 function agentContext(context: ApplyContext): AgentChangeContext {
   return { actor: actorOf(context.change.sourceId), sourceId: context.change.sourceId, origin: 'ldap', receivedAt: context.change.receivedAt };
-}
-
-/** The directory decides suspension; a sponsor change also ends a pending reassignment. */
-function nextState(current: AgentState, active: boolean, sponsorChanged: boolean): AgentState {
-  if (!active) return 'suspended';
-  if (current === 'suspended') return 'active';
-  if (current === 'pending_reassignment' && sponsorChanged) return 'active';
-  return current;
-}
-
-function kindOf(before: AgentState, after: AgentState): AgentChangeKind {
-  if (before !== after && after === 'suspended') return 'agent_suspended';
-  if (before !== after && after === 'active') return 'agent_resumed';
-  return 'agent_updated';
-}
-
-/** Names only: change events and audit entries carry no free text from the directory. */
-function changedFields(current: ProvisionedAgent, change: AgentRowChange): string[] {
-  const checks: [string, boolean][] = [
-    ['name', current.name !== change.name],
-    ['purpose', current.purpose !== change.purpose],
-    ['environment', current.environment !== change.environment],
-    ['state', current.state !== change.state],
-    ['sponsor', current.sponsorId !== change.sponsorId],
-    ['backupSponsors', !isDeepStrictEqual([...current.backupSponsorIds], [...change.backupSponsorIds])],
-    ['requestedTools', !sameSet(current.requestedTools, change.requestedTools)],
-    ['profile', !isDeepStrictEqual(current.profile, change.profile)],
-  ];
-  return checks.filter(([, differs]) => differs).map(([name]) => name);
-}
-
-function sameSet(left: readonly string[], right: readonly string[]): boolean {
-  const set = new Set(left);
-  return set.size === new Set(right).size && right.every((item) => set.has(item));
 }
