@@ -1,7 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { AgentState } from '../../domain/types.js';
-import type { AgentChangeKind, ProvisionedAgent } from './agent-write.js';
-import type { AgentRowChange } from './update-agent.js';
+import type { AgentChangeKind, AgentRowChange, ProvisionedAgent } from './agent-write.js';
 
 /**
  * How a change to a live agent moves its state and what it is recorded as; shared by every writer of

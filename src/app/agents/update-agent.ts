@@ -1,28 +1,16 @@
 import { AppError } from '../../domain/errors.js';
-import type { AgentState, Environment } from '../../domain/types.js';
 import { enqueueAfterCommit } from '../directory/people.js';
 import type { Clock, Logger, Policy, WorkQueue } from '../ports.js';
 import type { AuditEntry, DelegationRecord, OutboxRow } from '../records.js';
 import {
-  validateAgentWrite, type AgentChangeContext, type AgentChangeEvent, type AgentChangeKind, type AgentProfile, type AgentValidationTx,
-  type AgentWrite, type ProvisionedAgent,
+  validateAgentWrite, type AgentChangeContext, type AgentChangeEvent, type AgentChangeKind, type AgentRowChange,
+  type AgentValidationTx, type AgentWrite, type ProvisionedAgent,
 } from './agent-write.js';
 import { validateTools } from './register-agent.js';
 import { changedFields, kindOf, nextState, sameSet } from './agent-transitions.js';
 
 /** The columns an update rewrites; the store bumps `revision` and `updated_at` with them. */
-export interface AgentRowChange {
-  readonly name: string;
-  readonly purpose: string;
-  readonly environment: Environment;
-  readonly state: AgentState;
-  readonly sponsorId: string;
-  readonly backupSponsorIds: readonly string[];
-  readonly requestedTools: readonly string[];
-  readonly expiresAt: Date | null;
-  readonly delegationId: string | null;
-  readonly profile: AgentProfile;
-}
+export type { AgentRowChange } from './agent-write.js';
 
 /** What changing a live agent needs from its transaction. */
 export interface AgentChangeTx {
