@@ -126,7 +126,17 @@ async function main(): Promise<void> {
   started = Date.now();
   await call(`/scim/v2/Groups/${groupId}`, 'PATCH', scim, patchOp([{ op: 'add', path: 'members', value: [{ value: user.body.id }] }]));
   delivery = await waitForDelivery(agent.body.id, delivery.data.version + 1, started);
-  console.log(`   webhook v${delivery.data.version} after ${delivery.at - started} ms: granted = ${delivery.data.granted.join(', ')}\n`);
+  console.log(`   webhook v${delivery.data.version} after ${delivery.at - started} ms: granted = ${delivery.data.granted.join(', ')}`);
+  // Growth of a write tool is not automatic (design: asymmetric propagation): it waits for confirmation.
+  const pending = (await call(`/api/v1/agents/${agent.body.id}/pending-grants`, 'GET', admin)).body.items as { id: string; toolId: string; status: string }[];
+  for (const grant of pending.filter((item) => item.status === 'pending')) {
+    console.log(`   pending confirmation: ${grant.toolId} (write growth) — an admin confirms it:`);
+    started = Date.now();
+    await call(`/api/v1/agents/${agent.body.id}/pending-grants/${grant.id}/confirm`, 'POST', admin, {});
+    delivery = await waitForDelivery(agent.body.id, delivery.data.version + 1, started);
+    console.log(`   webhook v${delivery.data.version} after ${delivery.at - started} ms: granted = ${delivery.data.granted.join(', ')}`);
+  }
+  console.log('');
 
   console.log('5. Leaver: the identity provider deactivates the sponsor (active: false)');
   started = Date.now();
