@@ -259,6 +259,29 @@ targets:
     expect((await scim('POST', '/Agents', agentBody())).status).toBe(201);
   });
 
+  it('is covered by Bulk (bulkId owners included) and by the root /.search', async () => {
+    const bulk = await scim('POST', '/Bulk', {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+      Operations: [
+        { method: 'POST', path: '/Agents', bulkId: 'bot', data: agentBody({ agentUserName: 'bulk-bot', externalId: 'idp-bulk-bot', owners: [{ value: 'bulkId:owner' }] }) },
+        { method: 'POST', path: '/Users', bulkId: 'owner', data: { userName: 'bulk-owner@example.com' } },
+        { method: 'PATCH', path: '/Agents/bulkId:bot', data: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value: 'Bulk bot' }] } },
+      ],
+    });
+    expect(bulk.status).toBe(200);
+    const [agent, owner, patch] = bulk.body.Operations as { status: string; location?: string }[];
+    expect(owner?.status).toBe('201');
+    expect(agent?.status).toBe('201');
+    expect(patch?.status).toMatch(/^20[04]$/);
+    const created = await scim('GET', new URL(agent?.location ?? '').pathname.replace('/scim/v2', ''));
+    expect(created.body).toMatchObject({ agentUserName: 'bulk-bot', displayName: 'Bulk bot', owners: [{ value: owner?.location?.split('/').at(-1) }] });
+
+    const search = await scim('POST', '/.search', { filter: 'externalId eq "idp-bulk-bot"' });
+    expect(search.status).toBe(200);
+    expect(search.body.totalResults).toBe(1);
+    expect(search.body.Resources[0].meta.resourceType).toBe('Agent');
+  });
+
   it('refuses unauthenticated requests', async () => {
     const unauthenticated = await call(`${tether.url}/scim/v2/Agents`, 'GET', null);
     expect(unauthenticated.status).toBe(401);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AppError, isAppError } from '../../domain/errors.js';
 import { BULK_REQUEST, BULK_RESPONSE } from './constants.js';
 import { scimErrorBody } from './errors.js';
-import type { ResourceName, ScimCall, ScimOperations, ScimResult } from './operations.js';
+import type { ScimCall, ScimOperations, ScimResult } from './operations.js';
 
 const operationSchema = z.object({
   method: z.string().transform((method) => method.toUpperCase()).pipe(z.enum(['POST', 'PUT', 'PATCH', 'DELETE'])),
@@ -30,7 +30,7 @@ interface BulkOutcome {
 }
 
 const BULK_ID = /^bulkId:(.+)$/;
-const PATH = /^\/(Users|Groups)(?:\/([^/]+))?$/i;
+const PATH = /^\/(Users|Groups|Agents)(?:\/([^/]+))?$/i;
 
 /**
  * RFC 7644 §3.7 Bulk. Each operation runs exactly like the equivalent single request (same code, its own
@@ -111,13 +111,14 @@ export async function runBulk(
 async function runOne(operations: ScimOperations, base: ScimCall, operation: BulkOperation, resolved: Map<string, string>): Promise<BulkOutcome> {
   try {
     const path = PATH.exec(substitutePath(operation.path, resolved));
-    if (path === null) throw new AppError('invalid_path', 'bulk path', { detail: `Bulk path ${operation.path} must be /Users, /Groups or /{Resource}/{id}` });
-    const resource: ResourceName = path[1]?.toLowerCase() === 'users' ? 'Users' : 'Groups';
+    if (path === null) throw new AppError('invalid_path', 'bulk path', { detail: `Bulk path ${operation.path} must be /{Resource} or /{Resource}/{id} (Users, Groups, Agents)` });
+    const resource = operations.resources.find((name) => name.toLowerCase() === path[1]?.toLowerCase());
+    if (resource === undefined) throw new AppError('invalid_path', 'bulk path', { detail: `Bulk path ${operation.path} names a resource type not served here` });
     const id = path[2] === undefined ? undefined : decodeURIComponent(path[2]);
     const call: ScimCall = { ...base, query: {}, body: substitute(operation.data, resolved), ifMatch: operation.version, ifNoneMatch: undefined, wantsRepresentation: false };
     let result: ScimResult;
     if (operation.method === 'POST') {
-      if (id !== undefined) throw new AppError('invalid_path', 'bulk POST path', { detail: 'POST must address /Users or /Groups' });
+      if (id !== undefined) throw new AppError('invalid_path', 'bulk POST path', { detail: `POST must address /${resource}` });
       if (operation.bulkId === undefined) throw new AppError('invalid_value', 'bulkId required', { detail: 'A Bulk POST needs a bulkId' });
       result = await operations.create(resource, call);
       const created = (result.body as { id?: unknown } | undefined)?.id;

@@ -44,9 +44,21 @@ export interface ScimOperationDeps {
   readonly directory: DirectoryReader;
 }
 
-export type ResourceName = 'Users' | 'Groups';
+export type ResourceName = 'Users' | 'Groups' | 'Agents';
+
+/** The operations of one resource type (Users, Groups, and the agent operations of agent-operations.ts). */
+export interface ResourceOperations {
+  create(call: ScimCall): Promise<ScimResult>;
+  get(id: string, call: ScimCall): Promise<ScimResult>;
+  list(call: ScimCall, params: Readonly<Record<string, unknown>>): Promise<ScimResult>;
+  replace(id: string, call: ScimCall): Promise<ScimResult>;
+  patch(id: string, call: ScimCall): Promise<ScimResult>;
+  remove(id: string, call: ScimCall): Promise<ScimResult>;
+}
 
 export interface ScimOperations {
+  /** The resource types served, in the order a root `/.search` lists them. */
+  readonly resources: readonly ResourceName[];
   create(resource: ResourceName, call: ScimCall): Promise<ScimResult>;
   get(resource: ResourceName, id: string, call: ScimCall): Promise<ScimResult>;
   list(resource: ResourceName, call: ScimCall, params: Readonly<Record<string, unknown>>): Promise<ScimResult>;
@@ -78,7 +90,8 @@ function listResponse(totalResults: number, startIndex: number, resources: reado
   return { schemas: [LIST_RESPONSE], totalResults, startIndex, itemsPerPage: resources.length, Resources: resources };
 }
 
-export function scimOperations(deps: ScimOperationDeps): ScimOperations {
+/** `agents`: the /Agents operations when the agent resource type is served, so Bulk and root search cover it. */
+export function scimOperations(deps: ScimOperationDeps, agents?: ResourceOperations): ScimOperations {
   const { directory } = deps;
 
   const userBody = async (person: Parameters<typeof toScimUser>[0], call: ScimCall, projection: Projection | null) => {
@@ -93,7 +106,7 @@ export function scimOperations(deps: ScimOperationDeps): ScimOperations {
     return projection === null ? resource : project(resource, projection);
   };
 
-  const users = {
+  const users: ResourceOperations = {
     async create(call: ScimCall): Promise<ScimResult> {
       const person = await createPerson(deps.people, call.context(), toPersonWrite(call.body));
       return { status: 201, body: await userBody(person, call, projectionOf(call)), version: person.version, location: userLocation(call.baseUrl, person.id) };
@@ -134,7 +147,7 @@ export function scimOperations(deps: ScimOperationDeps): ScimOperations {
     },
   };
 
-  const groups = {
+  const groups: ResourceOperations = {
     async create(call: ScimCall): Promise<ScimResult> {
       const parsed = toGroupWrite(call.body);
       const group = await createGroup(deps.groups, call.context(), parsed.write, parsed.memberIds, parsed.memberDisplays);
@@ -173,14 +186,20 @@ export function scimOperations(deps: ScimOperationDeps): ScimOperations {
     },
   };
 
-  const byName = { Users: users, Groups: groups } as const;
+  const byName: Partial<Record<ResourceName, ResourceOperations>> = { Users: users, Groups: groups, ...(agents === undefined ? {} : { Agents: agents }) };
+  const of = (resource: ResourceName): ResourceOperations => {
+    const found = byName[resource];
+    if (found === undefined) throw new AppError('not_found', 'resource type not served', { detail: `/${resource} is not served here` });
+    return found;
+  };
   return {
-    create: (resource, call) => byName[resource].create(call),
-    get: (resource, id, call) => byName[resource].get(id, call),
-    list: (resource, call, params) => byName[resource].list(call, params),
-    replace: (resource, id, call) => byName[resource].replace(id, call),
-    patch: (resource, id, call) => byName[resource].patch(id, call),
-    remove: (resource, id, call) => byName[resource].remove(id, call),
+    resources: agents === undefined ? ['Users', 'Groups'] : ['Users', 'Groups', 'Agents'],
+    create: (resource, call) => of(resource).create(call),
+    get: (resource, id, call) => of(resource).get(id, call),
+    list: (resource, call, params) => of(resource).list(call, params),
+    replace: (resource, id, call) => of(resource).replace(id, call),
+    patch: (resource, id, call) => of(resource).patch(id, call),
+    remove: (resource, id, call) => of(resource).remove(id, call),
   };
 }
 

@@ -89,7 +89,8 @@ function wantsRepresentation(request: Request): boolean {
 export function scimRouter(deps: ScimDeps): Router {
   const router = Router();
   const sources = new Set(deps.sourceIds);
-  const operations = scimOperations(deps);
+  const agents = deps.agents === undefined ? undefined : agentOperations(deps.agents);
+  const operations = scimOperations(deps, agents);
   const callOf = (request: Request, body: unknown = request.body): ScimCall => {
     const sourceId = selectSource(request, sources);
     return {
@@ -121,7 +122,7 @@ export function scimRouter(deps: ScimDeps): Router {
   router.use(scimAuthentication(deps.authenticate, deps.scimAuth));
   router.use(discoveryRouter({ maxPayloadSize: deps.maxBodyBytes }));
 
-  for (const resource of ['Users', 'Groups'] as const) {
+  for (const resource of ['Users', 'Groups'] as const) { // /Agents has its own routes (agent-routes.ts)
     router.post(`/${resource}`, async (request, response) => reply(response, await operations.create(resource, callOf(request))));
     router.get(`/${resource}`, async (request, response) => reply(response, await operations.list(resource, callOf(request), request.query)));
     router.post(`/${resource}/.search`, async (request, response) => reply(response, await operations.list(resource, callOf(request), searchParams(request.body))));
@@ -130,7 +131,7 @@ export function scimRouter(deps: ScimDeps): Router {
     router.patch(`/${resource}/:id`, async (request, response) => reply(response, await operations.patch(resource, idParam(request), callOf(request))));
     router.delete(`/${resource}/:id`, async (request, response) => reply(response, await operations.remove(resource, idParam(request), callOf(request))));
   }
-  if (deps.agents !== undefined) mountAgentRoutes(router, agentOperations(deps.agents), callOf, reply);
+  if (agents !== undefined) mountAgentRoutes(router, agents, callOf, reply);
   router.post('/.search', async (request, response) => reply(response, await searchAll(operations, callOf(request), searchParams(request.body))));
   router.post('/Bulk', async (request, response) => {
     reply(response, await runBulk(operations, callOf(request), request.body, { maxOperations: BULK_MAX_OPERATIONS, readOnly: request.principal?.readOnly ?? false }));

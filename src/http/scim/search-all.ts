@@ -8,7 +8,7 @@ interface ListBody {
 }
 
 /**
- * `POST /.search` at the SCIM root (RFC 7644 §3.4.3): one result list over Users then Groups. Paging runs
+ * `POST /.search` at the SCIM root (RFC 7644 §3.4.3): one result list over Users, Groups, then Agents. Paging runs
  * over that concatenation. A filter on an attribute one resource type does not have (`userName` for
  * Groups) matches none of that type instead of failing the whole search.
  */
@@ -18,7 +18,7 @@ export async function searchAll(operations: ScimOperations, call: ScimCall, para
   const resources: unknown[] = [];
   let totalResults = 0;
   let offset = startIndex - 1;
-  for (const resource of ['Users', 'Groups'] as const satisfies readonly ResourceName[]) {
+  for (const resource of operations.resources) {
     const remaining = count - resources.length;
     const page = await listOrEmpty(operations, resource, call, { ...params, startIndex: Math.max(1, offset + 1), count: Math.max(remaining, 0) });
     totalResults += page.totalResults;
