@@ -61,8 +61,8 @@ export function pipelineOps(q: Queryable) {
     },
 
     async pendingRecomputes(personId: string): Promise<PendingRecompute> {
-      const result = await q.query<{ id: number; change_event_id: string | null; kind: string | null }>(
-        `select o.id, o.change_event_id, e.kind from outbox o left join change_events e on e.id = o.change_event_id
+      const result = await q.query<{ id: number; change_event_id: string | null; kind: string | null; subject_id: string | null }>(
+        `select o.id, o.change_event_id, e.kind, e.subject_id from outbox o left join change_events e on e.id = o.change_event_id
           where o.kind = 'recompute' and o.person_id = $1 and o.done_at is null order by o.id`,
         [personId],
       );
@@ -71,6 +71,7 @@ export function pipelineOps(q: Queryable) {
         outboxIds: result.rows.map((row) => row.id),
         changeEventIds: eventIds,
         changeKinds: result.rows.flatMap((row) => (row.kind === null ? [] : [row.kind])),
+        leaverIds: [...new Set(result.rows.flatMap((row) => (row.kind === 'leaver' && row.subject_id !== null ? [row.subject_id] : [])))],
       };
     },
 

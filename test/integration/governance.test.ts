@@ -128,6 +128,25 @@ describe('delegation governance', () => {
     expect((await listGrants({ ...base(), store }, agent.id, ['pending'])).map((grant) => grant.toolId)).toEqual(['crm.contacts.write']);
   });
 
+  it('a successor recomputed under its leaver\'s event keeps the rights of its own agents', async () => {
+    const leaver = await person('lou');
+    const successor = await person('sue');
+    await changeGroup(base(), scimContext(), salesId, { addMemberIds: [leaver.id, successor.id] }, null);
+    const inherited = await agentFor(leaver.id, 'inherited-bot', [successor.id]);
+    const own = await agentFor(successor.id, 'own-bot');
+    await recompute(leaver.id);
+    await recompute(successor.id);
+    expect(await held(own.id)).toEqual(['crm.contacts.read', 'crm.contacts.write']);
+    await tick();
+    await setActive(leaver.id, false);
+    await recompute(leaver.id);
+    // The successor's recompute carries the leaver's change event: only the inherited agent starts over.
+    await recompute(successor.id);
+    expect(await held(inherited.id)).toEqual(['crm.contacts.read']);
+    expect(await held(own.id)).toEqual(['crm.contacts.read', 'crm.contacts.write']);
+    expect((await listGrants({ ...base(), store }, own.id, ['pending']))).toEqual([]);
+  });
+
   it('leaver without a backup: pending reassignment with the manager proposed; a comeback restores accountability, not rights', async () => {
     const manager = await person('maria');
     const leaver = await person('leo', { manager: manager.id });

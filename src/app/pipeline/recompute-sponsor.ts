@@ -13,6 +13,8 @@ export interface PendingRecompute {
   readonly outboxIds: readonly number[];
   readonly changeEventIds: readonly string[];
   readonly changeKinds: readonly string[];
+  /** Subjects of the pending `leaver` events (a successor's recompute is queued under its leaver's event). */
+  readonly leaverIds: readonly string[];
 }
 
 export interface SponsoredAgent {
@@ -86,7 +88,9 @@ export async function recomputeSponsor(deps: RecomputeDeps, personId: string): P
       const subject = { agentId: agent.snapshot.id, state: agent.snapshot.state, sponsorId: personId, backupSponsorIds: agent.backupSponsorIds, succession: agent.succession };
       const action = await planSponsorship(tx, subject, sponsor, now, governance.reassignmentGraceMs);
       const snapshot: AgentSnapshot = action.kind === 'restore' ? { ...agent.snapshot, state: 'active' } : agent.snapshot;
-      const startsOver = action.kind === 'restore' || pending.changeKinds.includes('leaver');
+      // Only this sponsor's own leaver event resets its agents: a successor recomputed under the event of the
+      // person it succeeds keeps what its own agents hold.
+      const startsOver = action.kind === 'restore' || pending.leaverIds.includes(personId);
       const committed = await recomputeAgent(deps, tx, { agent, snapshot, sponsor, personId, pending, startsOver, governance, now });
       if (committed !== null) {
         versions.push(committed.summary);
