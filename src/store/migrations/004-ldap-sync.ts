@@ -18,10 +18,13 @@ create table sync_objects (
   facts_hash text,
   seen_run bigint not null,
   primary key (source_id, object_type, source_key)
-);
+) with (fillfactor = 70);
 create index sync_objects_dn_idx on sync_objects (source_id, dn_norm);
 create unique index sync_objects_object_idx on sync_objects (object_id);
-create index sync_objects_seen_idx on sync_objects (source_id, object_type, seen_run);
+-- Deliberately no index on seen_run: every run rewrites it for every entry it sees, and with no index on
+-- the column those updates are HOT (heap-only, no index writes; fillfactor leaves room on the page). The
+-- sweep reads a source's rows through the primary key instead. (An index here also misled the planner
+-- into scanning it for per-key lookups when statistics were missing.)
 
 -- Group members named by DN (or posix user name) that matched no mirrored entry yet; resolved when one appears.
 create table sync_pending_members (
