@@ -26,39 +26,27 @@ export interface DialectProfile {
   readonly groupFilter: string;
 }
 
+/** OpenLDAP's profile; 389-ds differs only in its key and lock attributes. */
+const OPENLDAP: DialectProfile = {
+  keyAttribute: 'entryUUID',
+  binaryAttributes: [],
+  changeTracking: 'modifyTimestamp',
+  timeAttribute: 'modifyTimestamp',
+  userName: 'uid',
+  displayName: 'cn',
+  email: 'mail',
+  groupName: 'cn',
+  memberDnAttributes: ['member', 'uniqueMember'],
+  memberUidAttribute: 'memberUid',
+  ruleAttributes: { title: 'title', department: 'departmentNumber', employeeNumber: 'employeeNumber', organization: 'o' },
+  lockAttributes: ['pwdAccountLockedTime'],
+  peopleFilter: '(objectClass=inetOrgPerson)',
+  groupFilter: '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))',
+};
+
 export const DIALECTS: { readonly [D in LdapDialect]: DialectProfile } = {
-  openldap: {
-    keyAttribute: 'entryUUID',
-    binaryAttributes: [],
-    changeTracking: 'modifyTimestamp',
-    timeAttribute: 'modifyTimestamp',
-    userName: 'uid',
-    displayName: 'cn',
-    email: 'mail',
-    groupName: 'cn',
-    memberDnAttributes: ['member', 'uniqueMember'],
-    memberUidAttribute: 'memberUid',
-    ruleAttributes: { title: 'title', department: 'departmentNumber', employeeNumber: 'employeeNumber', organization: 'o' },
-    lockAttributes: ['pwdAccountLockedTime'],
-    peopleFilter: '(objectClass=inetOrgPerson)',
-    groupFilter: '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))',
-  },
-  '389ds': {
-    keyAttribute: 'nsUniqueId',
-    binaryAttributes: [],
-    changeTracking: 'modifyTimestamp',
-    timeAttribute: 'modifyTimestamp',
-    userName: 'uid',
-    displayName: 'cn',
-    email: 'mail',
-    groupName: 'cn',
-    memberDnAttributes: ['member', 'uniqueMember'],
-    memberUidAttribute: 'memberUid',
-    ruleAttributes: { title: 'title', department: 'departmentNumber', employeeNumber: 'employeeNumber', organization: 'o' },
-    lockAttributes: ['nsAccountLock'],
-    peopleFilter: '(objectClass=inetOrgPerson)',
-    groupFilter: '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))',
-  },
+  openldap: OPENLDAP,
+  '389ds': { ...OPENLDAP, keyAttribute: 'nsUniqueId', lockAttributes: ['nsAccountLock'] },
   ad: {
     keyAttribute: 'objectGUID',
     binaryAttributes: ['objectGUID', 'objectSid'],

@@ -3,7 +3,7 @@
  * provider keeps about it. Shared by the provision, update and retire use cases and their store adapter.
  */
 import { AppError } from '../../domain/errors.js';
-import type { AgentState, Entitlement, Environment } from '../../domain/types.js';
+import type { Entitlement, Environment } from '../../domain/types.js';
 import type { AgentRecord, ChangeEventWrite } from '../records.js';
 
 /**
@@ -107,16 +107,8 @@ function invalid(field: string, detail: string): AppError {
   return new AppError('invalid_input', detail, { detail, meta: { field } });
 }
 
-/** The columns an update writes to a live agent's row. */
-export interface AgentRowChange {
-  readonly name: string;
-  readonly purpose: string;
-  readonly environment: Environment;
-  readonly state: AgentState;
-  readonly sponsorId: string;
-  readonly backupSponsorIds: readonly string[];
-  readonly requestedTools: readonly string[];
-  readonly expiresAt: Date | null;
-  readonly delegationId: string | null;
-  readonly profile: AgentProfile;
-}
+/** The columns an update writes to a live agent's row: the record's own fields, plus its SCIM profile. */
+export type AgentRowChange = Pick<
+  AgentRecord,
+  'name' | 'purpose' | 'environment' | 'state' | 'sponsorId' | 'backupSponsorIds' | 'requestedTools' | 'expiresAt' | 'delegationId'
+> & { readonly profile: AgentProfile };
