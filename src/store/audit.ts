@@ -38,6 +38,14 @@ export function auditValues(entry: AuditEntry): unknown[] {
   return [entry.at, entry.actor, entry.action, entry.subjectType, entry.subjectId, entry.detail];
 }
 
+/** The same values as parallel arrays (one per column, JSON as text), for set-based inserts of many entries. */
+export function auditColumns(entries: readonly AuditEntry[]): unknown[][] {
+  return [
+    entries.map((entry) => entry.at), entries.map((entry) => entry.actor), entries.map((entry) => entry.action),
+    entries.map((entry) => entry.subjectType), entries.map((entry) => entry.subjectId), entries.map((entry) => JSON.stringify(entry.detail)),
+  ];
+}
+
 interface AuditRow {
   seq: string; at: Date; actor: string; action: string; subject_type: string; subject_id: string | null;
   detail: Record<string, unknown>; chain_seq: string | null; prev_hash: string | null; hash: string | null;

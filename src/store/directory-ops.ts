@@ -32,20 +32,78 @@ const GROUPS_OF_SQL = `
   )
   select g.id, g.display_name from up join groups g on g.id = up.id and g.deleted_at is null`;
 
+/** GROUPS_OF_SQL for many people at once, each group tagged with the person it was reached from. */
+const GROUPS_OF_MANY_SQL = `
+  with recursive up(person_id, group_id) as (
+    select m.member_id, m.group_id from memberships m where m.member_id = any($1::uuid[])
+    union
+    select up.person_id, m.group_id from memberships m join up on m.member_id = up.group_id
+  )
+  select up.person_id, up.group_id from up join groups g on g.id = up.group_id and g.deleted_at is null`;
+
 function uniqueness(error: unknown, detail: string): unknown {
   return isUniqueViolation(error) ? new AppError('uniqueness', detail, { detail, cause: error }) : error;
 }
 
 /** Mirror writes and reads for people and groups, on a transaction or the pool. */
 export function directoryOps(q: Queryable) {
-  return {
-    async lockPerson(sourceId: string, id: string): Promise<PersonRecord | null> {
-      if (!isUuid(id)) return null;
+  /**
+   * Locks the live rows among `ids` for the rest of the transaction, in id order: two transactions locking
+   * overlapping sets wait for each other instead of deadlocking. Ids that are not UUIDs match nothing.
+   */
+  async function lockPeople(ids: readonly string[]): Promise<PersonRecord[]> {
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return [];
+    const result = await q.query<PersonRow>(
+      `select ${PERSON_COLUMNS} from persons where id = any($1::uuid[]) and deleted_at is null order by id for update`,
+      [valid],
+    );
+    return result.rows.map(toPerson);
+  }
+
+  /** One statement for many rows; each row's version goes up by one. Returns the rows in input order. */
+  async function updatePeople(writes: readonly { readonly id: string; readonly write: PersonWrite }[], now: Date): Promise<PersonRecord[]> {
+    if (writes.length === 0) return [];
+    const column = <V>(pick: (write: PersonWrite) => V) => writes.map((entry) => pick(entry.write));
+    try {
       const result = await q.query<PersonRow>(
-        `select ${PERSON_COLUMNS} from persons where id = $1 and source_id = $2 and deleted_at is null for update`,
-        [id, sourceId],
+        `update persons p set external_id = w.external_id, user_name = w.user_name, display_name = w.display_name, active = w.active,
+           attributes = w.attributes::jsonb, resource = w.resource::jsonb, version = p.version + 1, updated_at = $8
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::text[])
+             as w(id, external_id, user_name, display_name, active, attributes, resource)
+          where p.id = w.id
+          returning ${PERSON_COLUMNS.split(', ').map((name) => `p.${name}`).join(', ')}`,
+        [writes.map((entry) => entry.id), column((w) => w.externalId), column((w) => w.userName), column((w) => w.displayName),
+          column((w) => w.active), column((w) => JSON.stringify(w.attributes)), column((w) => JSON.stringify(w.resource)), now],
       );
-      return result.rows[0] === undefined ? null : toPerson(result.rows[0]);
+      const byId = new Map(result.rows.map((row) => [row.id, toPerson(row)]));
+      return writes.map((entry) => byId.get(entry.id) as PersonRecord);
+    } catch (error) {
+      throw uniqueness(error, writes.length === 1 ? `userName "${writes[0]!.write.userName}" is already in use` : 'a userName is already in use');
+    }
+  }
+
+  /** For each person, every group it belongs to, directly or through nesting (people in no group are absent). */
+  async function groupIdsOfMany(personIds: readonly string[]): Promise<Map<string, string[]>> {
+    const byPerson = new Map<string, string[]>();
+    if (personIds.length === 0) return byPerson;
+    const result = await q.query<{ person_id: string; group_id: string }>(GROUPS_OF_MANY_SQL, [personIds]);
+    for (const row of result.rows) {
+      const list = byPerson.get(row.person_id);
+      if (list === undefined) byPerson.set(row.person_id, [row.group_id]);
+      else list.push(row.group_id);
+    }
+    return byPerson;
+  }
+
+  return {
+    lockPeople,
+    updatePeople,
+    groupIdsOfMany,
+
+    async lockPerson(sourceId: string, id: string): Promise<PersonRecord | null> {
+      const [person] = await lockPeople([id]);
+      return person !== undefined && person.sourceId === sourceId ? person : null;
     },
 
     async insertPerson(sourceId: string, id: string, write: PersonWrite, now: Date): Promise<PersonRecord> {
@@ -62,16 +120,8 @@ export function directoryOps(q: Queryable) {
     },
 
     async updatePerson(id: string, write: PersonWrite, now: Date): Promise<PersonRecord> {
-      try {
-        const result = await q.query<PersonRow>(
-          `update persons set external_id = $2, user_name = $3, display_name = $4, active = $5, attributes = $6, resource = $7,
-             version = version + 1, updated_at = $8 where id = $1 returning ${PERSON_COLUMNS}`,
-          [id, write.externalId, write.userName, write.displayName, write.active, write.attributes, write.resource, now],
-        );
-        return toPerson(result.rows[0] as PersonRow);
-      } catch (error) {
-        throw uniqueness(error, `userName "${write.userName}" is already in use`);
-      }
+      const [updated] = await updatePeople([{ id, write }], now);
+      return updated as PersonRecord;
     },
 
     async softDeletePerson(id: string, now: Date): Promise<void> {
@@ -80,8 +130,7 @@ export function directoryOps(q: Queryable) {
     },
 
     async groupIdsOf(personId: string): Promise<string[]> {
-      const result = await q.query<{ id: string }>(GROUPS_OF_SQL, [personId]);
-      return result.rows.map((row) => row.id);
+      return (await groupIdsOfMany([personId])).get(personId) ?? [];
     },
 
     async findPerson(ref: SponsorRef): Promise<{ id: string; active: boolean } | null> {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { singleFlight } from '../single-flight.js';
 
 export type Role = 'viewer' | 'operator' | 'admin';
 const ROLE_RANK: Readonly<Record<Role, number>> = { viewer: 0, operator: 1, admin: 2 };
@@ -76,6 +77,14 @@ export async function authenticateToken(
     sourceIds: stored.sourceId === null ? null : [stored.sourceId],
     readOnly: false,
   };
+}
+
+/**
+ * Wraps a token store so concurrent lookups of the same token hash share one query (see single-flight.ts).
+ * The shared record is checked by each caller as usual: expiry against its own clock, constant-time compare.
+ */
+export function coalesceLookups<T extends TokenStore>(store: T): T {
+  return { ...store, findTokenByHash: singleFlight((hash: string) => store.findTokenByHash(hash), (hash) => hash) };
 }
 
 /**

@@ -24,23 +24,27 @@ export interface RecordedChange {
   readonly recomputePersonIds: readonly string[];
 }
 
-/**
- * Commits the change event, the audit entry and one recompute outbox row per affected sponsor, inside the
- * caller's transaction with the mirror write: the three commit together or not at all (design.md §3).
- */
-export async function recordDirectoryChange(
-  tx: ChangeRecorderTx,
-  context: ChangeContext,
-  change: {
-    readonly kind: ChangeEventKind;
-    readonly subjectType: 'person' | 'group';
-    readonly subjectId: string;
-    readonly action: string;
-    readonly detail: Readonly<Record<string, unknown>>;
-    readonly affectedPersonIds: readonly string[];
-    readonly now: Date;
-  },
-): Promise<RecordedChange> {
+/** What a directory write changed, as the use case sees it. */
+export interface DirectoryChange {
+  readonly kind: ChangeEventKind;
+  readonly subjectType: 'person' | 'group';
+  readonly subjectId: string;
+  readonly action: string;
+  readonly detail: Readonly<Record<string, unknown>>;
+  readonly affectedPersonIds: readonly string[];
+  readonly now: Date;
+}
+
+/** Records many changes in one round trip (a group commit's batch). */
+export interface BatchChangeRecorderTx {
+  /** Per change, in order: the sponsors to recompute (see ChangeRecorderTx.recordChange). */
+  recordChanges(
+    changes: readonly { readonly event: ChangeEventWrite; readonly audit: AuditEntry; readonly affectedPersonIds: readonly string[] }[],
+  ): Promise<string[][]>;
+}
+
+/** The rows one change writes: its event, its audit entry, and the people whose agents may need recomputing. */
+export function changeRows(context: ChangeContext, change: DirectoryChange) {
   const eventId = crypto.randomUUID();
   const event: ChangeEventWrite = {
     id: eventId,
@@ -64,6 +68,15 @@ export async function recordDirectoryChange(
   };
   // A noop changed nothing a grant rule reads (active, groups, rule attributes): no entitlement can move,
   // so no recompute. Most IdP traffic is of this kind (phone numbers, display names, re-sent profiles).
-  const sponsors = await tx.recordChange(event, audit, change.kind === 'noop' ? [] : change.affectedPersonIds);
-  return { eventId, recomputePersonIds: sponsors };
+  return { event, audit, affectedPersonIds: change.kind === 'noop' ? [] : change.affectedPersonIds };
+}
+
+/**
+ * Commits the change event, the audit entry and one recompute outbox row per affected sponsor, inside the
+ * caller's transaction with the mirror write: the three commit together or not at all (design.md §3).
+ */
+export async function recordDirectoryChange(tx: ChangeRecorderTx, context: ChangeContext, change: DirectoryChange): Promise<RecordedChange> {
+  const rows = changeRows(context, change);
+  const sponsors = await tx.recordChange(rows.event, rows.audit, rows.affectedPersonIds);
+  return { eventId: rows.event.id, recomputePersonIds: sponsors };
 }

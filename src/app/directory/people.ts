@@ -1,11 +1,11 @@
-import { isDeepStrictEqual } from 'node:util';
 import { classifyChange, type PersonState } from '../../domain/classify.js';
 import { AppError } from '../../domain/errors.js';
 import type { Clock, Logger, WorkQueue } from '../ports.js';
 import type { PersonRecord, PersonWrite } from '../records.js';
 import { recordDirectoryChange, type ChangeContext, type ChangeRecorderTx } from './change-recorder.js';
+import { enqueueAfterCommit, personUpdates, stateOf, type ExpectedVersion, type PersonUpdates, type PersonUpdatesTx } from './person-updates.js';
 
-export interface PeopleTx extends ChangeRecorderTx {
+export interface PeopleTx extends ChangeRecorderTx, PersonUpdatesTx {
   /** Locks the row for the rest of the transaction; null when absent or deleted. */
   lockPerson(sourceId: string, id: string): Promise<PersonRecord | null>;
   /** Throws AppError('uniqueness') when userName is taken in the source. */
@@ -21,10 +21,14 @@ export interface PeopleDeps {
   readonly queue: WorkQueue;
   readonly clock: Clock;
   readonly logger: Logger;
+  /**
+   * The group commit that serves updatePerson, shared by all requests of the process (built by
+   * personUpdates over the same store and queue). Absent, each update is a transaction of its own.
+   */
+  readonly updates?: PersonUpdates;
 }
 
-/** Optimistic concurrency: the version the client last saw (SCIM If-Match), or null for "any". */
-export type ExpectedVersion = number | null;
+export { enqueueAfterCommit, type ExpectedVersion } from './person-updates.js';
 
 export async function createPerson(deps: PeopleDeps, context: ChangeContext, write: PersonWrite): Promise<PersonRecord> {
   const { record, recomputePersonIds } = await deps.store.transaction(async (tx) => {
@@ -46,35 +50,15 @@ export async function createPerson(deps: PeopleDeps, context: ChangeContext, wri
   return record;
 }
 
-export async function updatePerson(
+/** Updates go through the group commit (person-updates.ts): concurrent requests share one transaction. */
+export function updatePerson(
   deps: PeopleDeps,
   context: ChangeContext,
   id: string,
   produce: (current: PersonRecord) => PersonWrite,
   expectedVersion: ExpectedVersion,
 ): Promise<PersonRecord> {
-  const { record, recomputePersonIds } = await deps.store.transaction(async (tx) => {
-    const current = await requirePerson(tx, context.sourceId, id, expectedVersion);
-    const write = produce(current);
-    // A repeated request (an IdP retry, a full PUT after GET) changes nothing: no new version, no event.
-    if (sameAsStored(current, write)) return { record: current, recomputePersonIds: [] };
-    const now = deps.clock();
-    const groupIds = await tx.groupIdsOf(id);
-    const updated = await tx.updatePerson(id, write, now);
-    const kind = classifyChange(stateOf(current, groupIds), stateOf(updated, groupIds));
-    const recorded = await recordDirectoryChange(tx, context, {
-      kind,
-      subjectType: 'person',
-      subjectId: id,
-      action: 'person.updated',
-      detail: { changed: changedFields(current, updated) },
-      affectedPersonIds: [id],
-      now,
-    });
-    return { record: updated, recomputePersonIds: recorded.recomputePersonIds };
-  });
-  await enqueueAfterCommit(deps, recomputePersonIds);
-  return record;
+  return (deps.updates ?? personUpdates(deps, { maxBatch: 1, maxInFlight: 1 })).submit({ context, id, produce, expectedVersion });
 }
 
 export async function deletePerson(
@@ -118,44 +102,3 @@ async function requirePerson(
   return current;
 }
 
-function stateOf(person: PersonRecord, groupIds: readonly string[]): PersonState {
-  return { active: person.active, groupIds, attributes: person.attributes };
-}
-
-function sameAsStored(current: PersonRecord, write: PersonWrite): boolean {
-  return (
-    current.userName === write.userName &&
-    current.externalId === write.externalId &&
-    current.displayName === write.displayName &&
-    current.active === write.active &&
-    isDeepStrictEqual(current.attributes, write.attributes) &&
-    isDeepStrictEqual(current.resource, write.resource)
-  );
-}
-
-/** Names of changed fields only: change events never carry personal data. */
-function changedFields(before: PersonRecord, after: PersonRecord): string[] {
-  const changed: string[] = [];
-  if (before.active !== after.active) changed.push('active');
-  if (before.userName !== after.userName) changed.push('userName');
-  if (before.externalId !== after.externalId) changed.push('externalId');
-  const keys = new Set([...Object.keys(before.attributes), ...Object.keys(after.attributes)]);
-  for (const key of [...keys].sort()) if (before.attributes[key] !== after.attributes[key]) changed.push(key);
-  return changed;
-}
-
-/**
- * The outbox already holds the work; enqueueing now is only the fast path. A Redis hiccup here must not
- * fail a request whose change is committed: the outbox relay re-enqueues it.
- */
-export async function enqueueAfterCommit(
-  deps: { readonly queue: WorkQueue; readonly logger: Logger },
-  personIds: readonly string[],
-): Promise<void> {
-  if (personIds.length === 0) return;
-  try {
-    await deps.queue.enqueueRecompute(personIds);
-  } catch (error) {
-    deps.logger.warn({ err: error, sponsors: personIds.length }, 'enqueue after commit failed; the outbox relay will retry');
-  }
-}
