@@ -41,6 +41,22 @@ const GROUPS_OF_MANY_SQL = `
   )
   select up.person_id, up.group_id from up join groups g on g.id = up.group_id and g.deleted_at is null`;
 
+/** What changeMembers did. */
+export interface MemberChange {
+  readonly added: string[];
+  readonly removed: string[];
+  /** The ids asked to be added that exist in the source (the others are ignored). */
+  readonly known: string[];
+  readonly affectedPersonIds: string[];
+  /** The group after its version bump; null when nothing changed. */
+  touched: GroupRecord | null;
+}
+
+/** to_jsonb() of a groups row: timestamps arrive as ISO strings rather than Dates. */
+function groupRowFromJson(json: Record<string, unknown>): GroupRow {
+  return { ...json, created_at: new Date(json['created_at'] as string), updated_at: new Date(json['updated_at'] as string) } as unknown as GroupRow;
+}
+
 function uniqueness(error: unknown, detail: string): unknown {
   return isUniqueViolation(error) ? new AppError('uniqueness', detail, { detail, cause: error }) : error;
 }
@@ -242,6 +258,56 @@ export function directoryOps(q: Queryable) {
     async memberIds(groupId: string): Promise<string[]> {
       const result = await q.query<{ member_id: string }>('select member_id from memberships where group_id = $1', [groupId]);
       return result.rows.map((row) => row.member_id);
+    },
+
+    /**
+     * One statement for a membership delta: removes `removeIds`, adds those of `add` that exist in the source
+     * (users or groups, never the group itself), bumps the group's version if anything changed, and returns
+     * what changed with the people under the changed members (PERSONS_UNDER_SQL, cycle-safe). The nesting walk
+     * reads memberships as they were before this statement, which reaches the same people: it only descends
+     * from the changed members, and an edge into this group leads back to members already reached.
+     */
+    async changeMembers(
+      sourceId: string, groupId: string, add: readonly GroupMember[], removeIds: readonly string[], now: Date,
+    ): Promise<MemberChange> {
+      const adds = add.filter((member) => isUuid(member.id) && member.id !== groupId);
+      const result = await q.query<{ what: 'added' | 'removed' | 'known' | 'affected' | 'group'; id: string; row: GroupRow | null }>(
+        `with recursive wanted as (
+           select w.id, w.display from unnest($3::uuid[], $4::text[]) as w(id, display)
+         ), known as (
+           select p.id, 'User' as type from persons p join wanted w on w.id = p.id where p.source_id = $1 and p.deleted_at is null
+           union all
+           select g.id, 'Group' from groups g join wanted w on w.id = g.id where g.source_id = $1 and g.deleted_at is null and g.id <> $2
+         ), removed as (
+           delete from memberships where group_id = $2 and member_id = any($5::uuid[]) returning member_id, member_type
+         ), added as (
+           insert into memberships (group_id, member_id, member_type, display, added_at)
+           select $2, k.id, k.type, w.display, $6 from known k join wanted w on w.id = k.id
+           on conflict do nothing returning member_id, member_type
+         ), changed as (
+           select member_id, member_type from removed union all select member_id, member_type from added
+         ), reach(id, kind) as (
+           select member_id, member_type from changed
+           union
+           select m.member_id, m.member_type from memberships m join reach r on r.kind = 'Group' and m.group_id = r.id
+         ), touched as (
+           update groups set version = version + 1, updated_at = $6 where id = $2 and exists (select 1 from changed)
+           returning ${GROUP_COLUMNS}
+         )
+         select 'added' as what, member_id::text as id, null::jsonb as row from added
+         union all select 'removed', member_id::text, null from removed
+         union all select 'known', id::text, null from known
+         union all select 'affected', r.id::text, null from reach r join persons p on p.id = r.id and p.deleted_at is null where r.kind = 'User'
+         union all select 'group', id::text, to_jsonb(touched) from touched`,
+        [sourceId, groupId, adds.map((member) => member.id), adds.map((member) => member.display), removeIds.filter(isUuid), now],
+      );
+      const change: MemberChange = { added: [], removed: [], known: [], affectedPersonIds: [], touched: null };
+      for (const row of result.rows) {
+        if (row.what === 'group') change.touched = toGroup(groupRowFromJson(row.row as unknown as Record<string, unknown>));
+        else if (row.what === 'affected') change.affectedPersonIds.push(row.id);
+        else change[row.what].push(row.id);
+      }
+      return change;
     },
 
     async personsUnder(memberIds: readonly string[]): Promise<string[]> {

@@ -82,19 +82,19 @@ describe('person updates by group commit', () => {
     const updates = personUpdates(deps(), { maxBatch: 64, maxInFlight: 1 });
     const before = await count('select count(*)::int as n from change_events', []);
     const settled = await Promise.allSettled([
-      updates.submit(update(ok!.id, retitle('Lead'))),
+      updates.submit(update(ok.id, retitle('Lead'))),
       updates.submit(update('00000000-0000-4000-8000-000000000000', retitle('Lead'))),
       updates.submit(update('not-a-uuid', retitle('Lead'))),
-      updates.submit(update(stale!.id, retitle('Lead'), 7)),
-      updates.submit(update(invalid!.id, () => { throw new Error('invalid patch'); })),
-      updates.submit(update(same!.id, (current) => current)),
+      updates.submit(update(stale.id, retitle('Lead'), 7)),
+      updates.submit(update(invalid.id, () => { throw new Error('invalid patch'); })),
+      updates.submit(update(same.id, (current) => current)),
     ]);
     expect(settled.map((outcome) => (outcome.status === 'fulfilled' ? 'ok' : (outcome.reason as { code?: string }).code ?? (outcome.reason as Error).message)))
       .toEqual(['ok', 'not_found', 'not_found', 'precondition_failed', 'invalid patch', 'ok']);
     expect((settled[5] as PromiseFulfilledResult<PersonRecord>).value.version).toBe(1);
     // Only the valid change was recorded.
     expect(await count('select count(*)::int as n from change_events', [])).toBe(before + 1);
-    expect(await count('select version as n from persons where id = $1', [stale!.id])).toBe(1);
+    expect(await count('select version as n from persons where id = $1', [stale.id])).toBe(1);
   });
 
   it('a userName clash fails only the request that causes it; the rest of its batch commits', async () => {
@@ -102,16 +102,16 @@ describe('person updates by group commit', () => {
     const updates = personUpdates(deps(), { maxBatch: 64, maxInFlight: 1 });
     const rename = (userName: string) => (current: PersonRecord) => ({ ...current, userName, resource: { ...current.resource, userName } });
     // A first request keeps the group commit busy so the next three share one batch.
-    const warm = updates.submit(update(a!.id, retitle('Busy')));
+    const warm = updates.submit(update(a.id, retitle('Busy')));
     const settled = await Promise.allSettled([
-      updates.submit(update(b!.id, retitle('Fine'))),
-      updates.submit(update(c!.id, rename('CLASH-A'))),
-      updates.submit(update(a!.id, retitle('Later'))),
+      updates.submit(update(b.id, retitle('Fine'))),
+      updates.submit(update(c.id, rename('CLASH-A'))),
+      updates.submit(update(a.id, retitle('Later'))),
     ]);
     await warm;
     expect(settled.map((outcome) => (outcome.status === 'fulfilled' ? 'ok' : (outcome.reason as { code?: string }).code))).toEqual(['ok', 'uniqueness', 'ok']);
     expect((settled[1] as PromiseRejectedResult).reason.message).toContain('CLASH-A');
     expect(await count(`select count(*)::int as n from persons where lower(user_name) = 'clash-a'`, [])).toBe(1);
-    expect(await count(`select count(*)::int as n from change_events where subject_id = $1`, [c!.id])).toBe(1);
+    expect(await count(`select count(*)::int as n from change_events where subject_id = $1`, [c.id])).toBe(1);
   });
 });

@@ -20,6 +20,14 @@ export interface GroupsTx extends ChangeRecorderTx {
   /** Deletes the given memberships; returns the ids actually removed. */
   removeMembers(groupId: string, memberIds: readonly string[]): Promise<string[]>;
   memberIds(groupId: string): Promise<string[]>;
+  /**
+   * A membership delta in one round trip: removes, adds the ids that exist in the source, bumps the version
+   * if anything changed; returns what changed, the known ids, the people under the changed members, and the
+   * touched group (null when nothing changed).
+   */
+  changeMembers(
+    sourceId: string, groupId: string, add: readonly { id: string; display: string | null }[], removeIds: readonly string[], now: Date,
+  ): Promise<{ added: string[]; removed: string[]; known: string[]; affectedPersonIds: string[]; touched: GroupRecord | null }>;
   /** Person ids reached from these member ids: users themselves, groups through nesting (cycle-safe). */
   personsUnder(memberIds: readonly string[]): Promise<string[]>;
 }
@@ -93,9 +101,9 @@ export async function changeGroup(
       // Rules match groups by name: a rename can change what every member is covered for.
       if (renamed) for (const personId of await tx.personsUnder([id])) affected.add(personId);
     }
-    const { added, removed, ignored } = await applyMemberDelta(tx, context.sourceId, id, change, now);
-    for (const personId of await tx.personsUnder([...added, ...removed])) affected.add(personId);
-    if (!attributesChanged && (added.length > 0 || removed.length > 0)) record = await tx.touchGroup(id, now);
+    const { added, removed, ignored, affectedPersonIds, touched } = await applyMemberDelta(tx, context.sourceId, id, change, now);
+    for (const personId of affectedPersonIds) affected.add(personId);
+    if (touched !== null) record = touched;
     // A repeated request (an IdP retry, `replace members` with the same list) changes nothing: no event.
     if (!attributesChanged && added.length === 0 && removed.length === 0 && ignored.length === 0) return { record, recomputePersonIds: [] };
     const recorded = await recordDirectoryChange(tx, context, {
@@ -139,13 +147,17 @@ export async function deleteGroup(
   await enqueueAfterCommit(deps, recomputePersonIds);
 }
 
+/**
+ * Applies the member delta of a change in one statement (changeMembers). An id both removed and added in one
+ * request ends up a member, as if the removal ran first; it is simply not removed.
+ */
 async function applyMemberDelta(
   tx: GroupsTx,
   sourceId: string,
   groupId: string,
   change: GroupChange,
   now: Date,
-): Promise<{ added: string[]; removed: string[]; ignored: string[] }> {
+): Promise<{ added: string[]; removed: string[]; ignored: string[]; affectedPersonIds: string[]; touched: GroupRecord | null }> {
   let toAdd = unique(change.addMemberIds ?? []);
   let toRemove = unique(change.removeMemberIds ?? []);
   if (change.replaceMemberIds !== undefined) {
@@ -154,10 +166,19 @@ async function applyMemberDelta(
     toRemove = unique([...toRemove, ...current.filter((memberId) => !wanted.has(memberId))]);
     toAdd = unique([...toAdd, ...wanted]);
   }
-  const removed = toRemove.length === 0 ? [] : await tx.removeMembers(groupId, toRemove);
-  const { members, ignored } = await knownMembers(tx, sourceId, toAdd, groupId, change.memberDisplays ?? new Map());
-  const added = members.length === 0 ? [] : await tx.addMembers(groupId, members, now);
-  return { added, removed, ignored };
+  refuseSelfMembership(toAdd, groupId);
+  if (toAdd.length === 0 && toRemove.length === 0) return { added: [], removed: [], ignored: [], affectedPersonIds: [], touched: null };
+  const adding = new Set(toAdd);
+  const displays = change.memberDisplays ?? new Map<string, string>();
+  const result = await tx.changeMembers(
+    sourceId, groupId,
+    toAdd.map((memberId) => ({ id: memberId, display: displays.get(memberId) ?? null })),
+    toRemove.filter((memberId) => !adding.has(memberId)),
+    now,
+  );
+  // Unknown ids are ignored, not refused (see knownMembers).
+  const known = new Set(result.known);
+  return { ...result, ignored: toAdd.filter((memberId) => !known.has(memberId)) };
 }
 
 /**
@@ -174,13 +195,17 @@ async function knownMembers(
   displays: ReadonlyMap<string, string>,
 ): Promise<{ members: GroupMember[]; ignored: string[] }> {
   if (ids.length === 0) return { members: [], ignored: [] };
-  if (ids.includes(groupId)) {
-    throw new AppError('invalid_value', 'group cannot contain itself', { detail: 'A group cannot be a member of itself' });
-  }
+  refuseSelfMembership(ids, groupId);
   const resolved = await tx.resolveMembers(sourceId, ids);
   const known = new Set(resolved.map((member) => member.id));
   const members = resolved.map((member) => ({ ...member, display: displays.get(member.id) ?? null }));
   return { members, ignored: ids.filter((memberId) => !known.has(memberId)) };
+}
+
+function refuseSelfMembership(ids: readonly string[], groupId: string): void {
+  if (ids.includes(groupId)) {
+    throw new AppError('invalid_value', 'group cannot contain itself', { detail: 'A group cannot be a member of itself' });
+  }
 }
 
 const MAX_IGNORED_IN_DETAIL = 20;

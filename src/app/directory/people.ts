@@ -1,4 +1,4 @@
-import { classifyChange, type PersonState } from '../../domain/classify.js';
+import { classifyChange } from '../../domain/classify.js';
 import { AppError } from '../../domain/errors.js';
 import type { Clock, Logger, WorkQueue } from '../ports.js';
 import type { PersonRecord, PersonWrite } from '../records.js';
