@@ -4,7 +4,7 @@
  */
 import type { LdapSourceConfig } from '../../connectors/ldap/config.js';
 import { createLdapScanner } from '../../connectors/ldap/scanner.js';
-import { factsHash } from '../../src/app/directory/ldap-sync.js';
+import { factsHash } from '../../src/app/directory/ldap-facts-hash.js';
 import { percentile } from '../report.js';
 
 export interface ConnectorProfile {

@@ -12,6 +12,7 @@ import {
   type EntryMapping,
 } from './mapping/entries.js';
 import { first, firstBuffer, guidToString, isoToGeneralizedTime, rangedValues, type LdapEntry } from './mapping/values.js';
+import { readAhead } from './read-ahead.js';
 
 export interface LdapScannerDeps {
   readonly clock: () => Date;
@@ -47,7 +48,7 @@ export function createLdapScanner(config: LdapSourceConfig, deps: LdapScannerDep
     if (scope === null) return;
     const ldap = await open();
     for (const base of scope.baseDns) {
-      yield* ldap.searchPages({ base, scope: scope.scope, filter, attributes, binaryAttributes: profile.binaryAttributes });
+      yield* readAhead(ldap.searchPages({ base, scope: scope.scope, filter, attributes, binaryAttributes: profile.binaryAttributes }));
     }
   }
 

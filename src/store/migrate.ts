@@ -4,6 +4,7 @@ import * as scimAgents from './migrations/003-scim-agents.js';
 import * as ldapSync from './migrations/004-ldap-sync.js';
 import * as governance from './migrations/005-governance.js';
 import * as targets from './migrations/006-targets.js';
+import * as ldapSeenKeys from './migrations/007-ldap-seen-keys.js';
 import type { Db } from './db.js';
 
 interface Migration {
@@ -20,6 +21,7 @@ const MIGRATIONS: readonly Migration[] = [
   { version: 4, ...ldapSync },
   { version: 5, ...governance },
   { version: 6, ...targets },
+  { version: 7, ...ldapSeenKeys },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

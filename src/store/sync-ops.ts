@@ -1,4 +1,4 @@
-import type { ObjectType, RunCounts, StagedRow, SyncCursor, SyncedObject, SyncRunRecord, SyncStateRecord, SyncStatusRow } from '../app/directory/sync-ports.js';
+import type { ObjectType, RunCounts, StagedRow, SyncCursor, SyncedObject, SyncRunRecord, SyncStateRecord, SyncStatusRow, UnseenCounts } from '../app/directory/sync-ports.js';
 import { normalizeDn } from '../app/directory/ldap-apply.js';
 import type { Queryable } from './db.js';
 
@@ -17,18 +17,23 @@ function toRun(row: RunRow): SyncRunRecord {
   };
 }
 
+interface SyncedObjectRow { source_key: string; object_id: string; dn: string; facts_hash: string | null; active: boolean | null }
+
+const SYNCED_OBJECTS = `select o.source_key, o.object_id, o.dn, o.facts_hash, p.active
+   from sync_objects o left join persons p on o.object_type = 'person' and p.id = o.object_id and p.deleted_at is null
+  where o.source_id = $1 and o.object_type = $2 and o.source_key = any($3::text[])`;
+
+function toSyncedObject(row: SyncedObjectRow): SyncedObject {
+  return { key: row.source_key, objectId: row.object_id, dn: row.dn, factsHash: row.facts_hash, active: row.active };
+}
+
 /** Mirror bookkeeping of directory sync, usable inside a transaction (see SyncTx). */
 export function syncObjectOps(q: Queryable) {
   return {
     async syncedObjects(sourceId: string, type: ObjectType, keys: readonly string[]): Promise<SyncedObject[]> {
       if (keys.length === 0) return [];
-      const result = await q.query<{ source_key: string; object_id: string; dn: string; facts_hash: string | null; active: boolean | null }>(
-        `select o.source_key, o.object_id, o.dn, o.facts_hash, p.active
-           from sync_objects o left join persons p on o.object_type = 'person' and p.id = o.object_id and p.deleted_at is null
-          where o.source_id = $1 and o.object_type = $2 and o.source_key = any($3::text[])`,
-        [sourceId, type, keys],
-      );
-      return result.rows.map((row) => ({ key: row.source_key, objectId: row.object_id, dn: row.dn, factsHash: row.facts_hash, active: row.active }));
+      const result = await q.query<SyncedObjectRow>(SYNCED_OBJECTS, [sourceId, type, keys]);
+      return result.rows.map(toSyncedObject);
     },
 
     async upsertSyncedObject(sourceId: string, type: ObjectType, object: { key: string; objectId: string; dn: string; factsHash: string | null }, runId: number): Promise<void> {
@@ -44,14 +49,6 @@ export function syncObjectOps(q: Queryable) {
 
     async deleteSyncedObject(sourceId: string, type: ObjectType, key: string): Promise<void> {
       await q.query('delete from sync_objects where source_id = $1 and object_type = $2 and source_key = $3', [sourceId, type, key]);
-    },
-
-    async markSeen(sourceId: string, type: ObjectType, keys: readonly string[], runId: number): Promise<void> {
-      if (keys.length === 0) return;
-      await q.query(
-        'update sync_objects set seen_run = $4 where source_id = $1 and object_type = $2 and source_key = any($3::text[]) and seen_run < $4',
-        [sourceId, type, keys, runId],
-      );
     },
 
     async objectsByDn(sourceId: string, dnNorms: readonly string[]): Promise<{ dnNorm: string; objectId: string; type: ObjectType }[]> {
@@ -105,9 +102,21 @@ export function syncObjectOps(q: Queryable) {
       // A run that passes the breaker makes an older held run moot: the directory looks different now.
       await q.query(`update sync_runs set status = 'superseded', decided_at = $2, decided_by = 'system' where source_id = $1 and status = 'held'`, [sourceId, now]);
       await q.query('delete from sync_staging where run_id = $1', [runId]);
+      await q.query(DELETE_DEAD_SEEN, [now]);
     },
   };
 }
+
+/**
+ * Drops the seen keys of every run that no longer holds its source's lease: the run ending now (its lease
+ * was just released), and runs killed before they could clean up after themselves.
+ */
+const DELETE_DEAD_SEEN = `delete from sync_seen s
+  where not exists (select 1 from sync_state st where st.lease_owner = s.run_id and st.lease_until > $1)`;
+
+/** The mirrored entries of a source the run did not read from the directory (see migration 007). */
+const GONE = `select object_type, source_key from sync_objects where source_id = $1
+              except select object_type, source_key from sync_seen where run_id = $2`;
 
 /** Runs, cursor state, leases and staging, on the pool. */
 export function syncRunOps(q: Queryable) {
@@ -178,21 +187,69 @@ export function syncRunOps(q: Queryable) {
       return result.rows.map((row) => ({ seq: Number(row.seq), key: row.source_key, facts: row.facts, hash: row.facts_hash }));
     },
 
+    /**
+     * The mirrored entries of a type the run did not read, oldest key first. Removing them deletes their
+     * sync_objects rows, so calling again returns the next ones.
+     */
     async unseen(sourceId: string, type: ObjectType, runId: number, limit: number): Promise<{ key: string; objectId: string }[]> {
       const result = await q.query<{ source_key: string; object_id: string }>(
-        'select source_key, object_id from sync_objects where source_id = $1 and object_type = $2 and seen_run < $3 order by source_key limit $4',
-        [sourceId, type, runId, limit],
+        `with gone as (${GONE})
+         select o.source_key, o.object_id from gone join sync_objects o on o.source_id = $1 and o.object_type = gone.object_type and o.source_key = gone.source_key
+          where gone.object_type = $3 order by o.source_key limit $4`,
+        [sourceId, runId, type, limit],
       );
       return result.rows.map((row) => ({ key: row.source_key, objectId: row.object_id }));
     },
 
-    async countUnseenActivePeople(sourceId: string, runId: number): Promise<number> {
-      const result = await q.query<{ n: number }>(
-        `select count(*)::int as n from sync_objects o join persons p on p.id = o.object_id and p.deleted_at is null and p.active
-          where o.source_id = $1 and o.object_type = 'person' and o.seen_run < $2`,
+    /** How many mirrored entries the run did not read, per kind: what the sweep would remove. */
+    async unseenCounts(sourceId: string, runId: number): Promise<UnseenCounts> {
+      const result = await q.query<{ people: number; active_people: number; groups: number; agents: number; live_agents: number }>(
+        `with gone as (${GONE})
+         select count(*) filter (where o.object_type = 'person')::int as people,
+                count(*) filter (where o.object_type = 'person' and p.active and p.deleted_at is null)::int as active_people,
+                count(*) filter (where o.object_type = 'group')::int as groups,
+                count(*) filter (where o.object_type = 'agent')::int as agents,
+                count(*) filter (where o.object_type = 'agent' and a.state <> 'retired')::int as live_agents
+           from gone join sync_objects o on o.source_id = $1 and o.object_type = gone.object_type and o.source_key = gone.source_key
+           left join persons p on o.object_type = 'person' and p.id = o.object_id
+           left join agents a on o.object_type = 'agent' and a.id = o.object_id`,
         [sourceId, runId],
       );
-      return result.rows[0]?.n ?? 0;
+      const row = result.rows[0];
+      return { people: row?.people ?? 0, activePeople: row?.active_people ?? 0, groups: row?.groups ?? 0, agents: row?.agents ?? 0, liveAgents: row?.live_agents ?? 0 };
+    },
+
+    /** Records keys the run read from the directory (deletion detection compares key sets, see `unseen`). */
+    async markSeen(runId: number, type: ObjectType, keys: readonly string[]): Promise<void> {
+      if (keys.length === 0) return;
+      await q.query('insert into sync_seen (run_id, object_type, source_key) select $1, $2, unnest($3::text[])', [runId, type, keys]);
+    },
+
+    /** `syncedObjects` and `markSeen` in one round trip: the per-page work of a full reconciliation. */
+    async syncedObjectsSeen(sourceId: string, type: ObjectType, keys: readonly string[], runId: number): Promise<SyncedObject[]> {
+      if (keys.length === 0) return [];
+      const result = await q.query<{ source_key: string; object_id: string; dn: string; facts_hash: string | null; active: boolean | null }>(
+        `with seen as (insert into sync_seen (run_id, object_type, source_key) select $4, $2, unnest($3::text[]))
+         ${SYNCED_OBJECTS}`,
+        [sourceId, type, keys, runId],
+      );
+      return result.rows.map(toSyncedObject);
+    },
+
+    /**
+     * Of `rows` (directory entries about to be applied), the keys whose user name a live person of the source
+     * mirrored from ANOTHER entry holds now: applying them first would break the unique user name.
+     */
+    async userNameHolders(sourceId: string, rows: readonly { key: string; userName: string }[]): Promise<string[]> {
+      if (rows.length === 0) return [];
+      const result = await q.query<{ key: string }>(
+        `select r.key from unnest($2::text[], $3::text[]) as r(key, name)
+           join persons p on p.source_id = $1 and p.deleted_at is null and lower(p.user_name) = r.name
+           left join sync_objects o on o.object_id = p.id
+          where o.source_key is distinct from r.key`,
+        [sourceId, rows.map((row) => row.key), rows.map((row) => row.userName.toLowerCase())],
+      );
+      return result.rows.map((row) => row.key);
     },
 
     async countActivePeople(sourceId: string): Promise<number> {
@@ -209,15 +266,6 @@ export function syncRunOps(q: Queryable) {
       return result.rows[0]?.n ?? 0;
     },
 
-    async countUnseenDirectoryAgents(sourceId: string, runId: number): Promise<number> {
-      const result = await q.query<{ n: number }>(
-        `select count(*)::int as n from sync_objects o join agents a on a.id = o.object_id and a.state <> 'retired'
-          where o.source_id = $1 and o.object_type = 'agent' and o.seen_run < $2`,
-        [sourceId, runId],
-      );
-      return result.rows[0]?.n ?? 0;
-    },
-
     async holdRun(runId: number, counts: RunCounts & { population: number }, reason: string, now: Date, mode: 'delta' | 'full'): Promise<void> {
       const run = await q.query<{ source_id: string }>('select source_id from sync_runs where id = $1', [runId]);
       const sourceId = run.rows[0]?.source_id;
@@ -230,6 +278,7 @@ export function syncRunOps(q: Queryable) {
       );
       await q.query('update sync_state set lease_owner = null, lease_until = null, last_error = $3, last_error_at = $2 where source_id = $1 and lease_owner = $4', [sourceId, now, `held: ${reason}`, runId]);
       await q.query('delete from sync_staging where run_id = $1', [runId]);
+      await q.query(DELETE_DEAD_SEEN, [now]);
     },
 
     async failRun(runId: number, error: string, now: Date): Promise<void> {
@@ -237,6 +286,7 @@ export function syncRunOps(q: Queryable) {
       const sourceId = run.rows[0]?.source_id;
       await q.query('update sync_state set lease_owner = null, lease_until = null, last_error = $3, last_error_at = $2 where source_id = $1 and lease_owner = $4', [sourceId, now, error, runId]);
       await q.query('delete from sync_staging where run_id = $1', [runId]);
+      await q.query(DELETE_DEAD_SEEN, [now]);
     },
 
     async decideHeldRun(sourceId: string, runId: number, decision: 'confirmed' | 'discarded', actor: string, now: Date): Promise<SyncRunRecord | null> {

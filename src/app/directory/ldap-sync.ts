@@ -3,26 +3,33 @@
  *
  *   1. claim the source's lease (runs of a source never overlap), read the cursor;
  *   2. take the high-water mark BEFORE scanning, so a change made during the scan is read next time;
- *   3. scan changed (delta) or all (full) entries page by page, staging only those whose facts changed,
- *      and mark every entry still in scope (mark-and-sweep: key-only scans in delta mode);
- *   4. ask the circuit breaker: too many removals → hold the run, apply nothing;
- *   5. apply in chunks (leavers, people, groups, group members, agents), each chunk one transaction recording
- *      change events + audit + recompute outbox rows; the LAST transaction saves the cursor and closes the
- *      run, so the cursor never gets ahead of the changes it covers. A killed run resumes from the old
- *      cursor and re-applies nothing twice (facts hashes make repeats no-ops).
+ *   3. scan changed (delta) or all (full) entries page by page, staging only those whose facts changed;
+ *   4. deletion detection compares key sets: the keys a run read from the directory (recorded per page)
+ *      against the mirrored ones, in one set difference;
+ *   5. ask the circuit breaker: too many removals → hold the run;
+ *   6. apply in chunks, each chunk one transaction recording change events + audit + recompute outbox rows,
+ *      its recomputes enqueued as it commits; the LAST transaction saves the cursor and closes the run, so
+ *      the cursor never gets ahead of the changes it covers. A killed run resumes from the old cursor and
+ *      re-applies nothing twice (facts hashes make repeats no-ops).
+ *
+ * The order differs by mode. A full reconciliation knows every removal before it applies anything, so a
+ * held run applies nothing. A delta poll applies the changed entries first (people, groups, agents: their
+ * recomputes are enqueued within milliseconds of the poll starting) and only then scans every key to find
+ * deletions; the breaker judges the changes' deactivations before applying them, and the removals (with
+ * those deactivations) before removing anything. A held sweep keeps the cursor, so the next poll reads the
+ * same changes again (no-ops) and sweeps again.
  */
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, isAppError } from '../../domain/errors.js';
-import { massChangeVerdict, type MassChangePolicy } from '../../domain/mass-change.js';
-import type { Clock, Logger, WorkQueue } from '../ports.js';
-import type { ChangeContext } from './change-recorder.js';
-import type { Policy } from '../ports.js';
-import { applyAgent, retireDirectoryAgent, type AgentSyncTx } from './ldap-agents.js';
-import { applyGroupMembers, applyPerson, removeGroup, removePerson, upsertGroup, type ApplyContext } from './ldap-apply.js';
-import { enqueueAfterCommit } from './people.js';
+import type { MassChangePolicy } from '../../domain/mass-change.js';
+import type { Clock, Logger, Policy, WorkQueue } from '../ports.js';
+import type { AgentSyncTx } from './ldap-agents.js';
+import { heldReason } from './ldap-breaker.js';
+import { leaseKeeper } from './ldap-lease.js';
+import { createRunApplier, type RunApplier } from './ldap-run-apply.js';
+import { newTally, stageScan, type Tally } from './ldap-stage.js';
 import type {
-  AgentFacts, DirectoryScanner, GroupFacts, ObjectType, PersonFacts, RunCounts, StagedRow, SyncCursor, SyncedObject, SyncRunRecord, SyncStateRecord,
+  DirectoryScanner, ObjectType, RunCounts, StagedRow, SyncCursor, SyncedObject, SyncRunRecord, SyncStateRecord, UnseenCounts,
 } from './sync-ports.js';
 
 /** Run bookkeeping and staging, outside the directory transactions. */
@@ -34,17 +41,20 @@ export interface SyncRunStore {
   syncState(sourceId: string): Promise<SyncStateRecord | null>;
   getRun(sourceId: string, runId: number): Promise<SyncRunRecord | null>;
   syncedObjects(sourceId: string, type: ObjectType, keys: readonly string[]): Promise<SyncedObject[]>;
-  markSeen(sourceId: string, type: ObjectType, keys: readonly string[], runId: number): Promise<void>;
+  /** `syncedObjects` that also records the keys as read by the run (one round trip per page). */
+  syncedObjectsSeen(sourceId: string, type: ObjectType, keys: readonly string[], runId: number): Promise<SyncedObject[]>;
+  /** Records keys the run read from the directory: deletion detection compares them with the mirror's. */
+  markSeen(runId: number, type: ObjectType, keys: readonly string[]): Promise<void>;
   stage(runId: number, type: ObjectType, rows: readonly { key: string; facts: Readonly<Record<string, unknown>>; hash: string }[]): Promise<void>;
   stagedPage(runId: number, type: ObjectType, afterSeq: number, limit: number): Promise<StagedRow[]>;
-  /** Mirrored entries the run did not see, oldest key first. `activeOnly` counts only active people. */
+  /** Mirrored entries the run did not read, oldest key first. */
   unseen(sourceId: string, type: ObjectType, runId: number, limit: number): Promise<{ key: string; objectId: string }[]>;
-  countUnseenActivePeople(sourceId: string, runId: number): Promise<number>;
+  unseenCounts(sourceId: string, runId: number): Promise<UnseenCounts>;
+  /** Of `rows`, the keys whose user name another live mirrored person holds now. */
+  userNameHolders(sourceId: string, rows: readonly { key: string; userName: string }[]): Promise<string[]>;
   countActivePeople(sourceId: string): Promise<number>;
   /** Live (not retired) agents the source's directory maps. */
   countDirectoryAgents(sourceId: string): Promise<number>;
-  /** Of those, the ones the run did not see: they would be retired. */
-  countUnseenDirectoryAgents(sourceId: string, runId: number): Promise<number>;
   /**
    * Holds the run (superseding an older held run of the source), drops its staging, releases the lease.
    * `mode` is what the run did: a delta request without a usable cursor runs (and is recorded) as full.
@@ -131,194 +141,120 @@ async function claim(deps: LdapSyncDeps, request: SyncRequest, leaseMs: number):
   return runId;
 }
 
+/** One run's state while it executes. */
+interface Run {
+  readonly deps: LdapSyncDeps;
+  readonly runId: number;
+  readonly mode: 'delta' | 'full';
+  readonly since: SyncCursor | null;
+  readonly highWater: SyncCursor;
+  /** Active people before the run; counted while the directory is searched. */
+  readonly population: Promise<number>;
+  readonly confirmed: SyncRunRecord | null;
+  readonly tally: Tally;
+  readonly apply: RunApplier;
+  /** Between pages: renews the lease now and then. */
+  readonly keepLease: () => Promise<void>;
+}
+
 async function execute(deps: LdapSyncDeps, request: SyncRequest, runId: number, state: SyncStateRecord | null, leaseMs: number): Promise<SyncOutcome> {
   const { store, scanner, sourceId } = deps;
   const cursor = state?.cursor ?? null;
   const mode = request.mode === 'delta' && cursor !== null && (await scanner.deltaUsable(cursor)) ? 'delta' : 'full';
   const highWater = await scanner.highWater();
-  const population = await store.countActivePeople(sourceId);
-  const since = mode === 'delta' ? cursor : null;
-  const tally = { seen: 0, staged: 0, deactivated: 0 };
-  const renew = () => store.renewLease(sourceId, runId, deps.clock(), leaseMs);
-
-  for (const type of ['person', 'group'] as const) {
-    for await (const page of scanner.scan(type, { since })) {
-      await stagePage(deps, runId, type, page, mode === 'full', tally);
-      await renew();
-    }
-  }
-  if (mode === 'delta') {
-    for (const type of ['person', 'group'] as const) {
-      for await (const keys of scanner.scanKeys(type)) await store.markSeen(sourceId, type, keys, runId);
-    }
-  }
-  if (scanner.agentsConfigured) {
-    for await (const page of scanner.scan('agent', { since: null })) {
-      await stagePage(deps, runId, 'agent', page, true, tally);
-      await renew();
-    }
-  }
-  const deletions = await store.countUnseenActivePeople(sourceId, runId);
+  const population = store.countActivePeople(sourceId);
+  // Awaited later; a failure then fails the run, never an unhandled rejection if the run fails first.
+  population.catch(() => undefined);
+  const keepLease = leaseKeeper(() => store.renewLease(sourceId, runId, deps.clock(), leaseMs), deps.clock, leaseMs);
+  const apply = createRunApplier({
+    sourceId, store, queue: deps.queue, clock: deps.clock, logger: deps.logger, chunkSize: deps.chunkSize ?? DEFAULT_CHUNK,
+    ...(deps.policy === undefined ? {} : { policy: deps.policy }),
+    afterChunk: async (chunk) => {
+      await keepLease();
+      await deps.afterChunk?.(chunk);
+    },
+  }, runId);
   const confirmed = request.confirmedRunId === undefined ? null : await store.getRun(sourceId, request.confirmedRunId);
-  const verdict = massChangeVerdict(deps.massChange, {
-    population, deletions, deactivations: tally.deactivated, confirmedRemovals: confirmed?.confirmedRemovals ?? null,
-  });
-  const agentsHeld = await agentVerdict(deps, runId, confirmed);
-  if (verdict.hold || agentsHeld !== null) {
-    const counts = { seen: tally.seen, changed: tally.staged, deleted: deletions, deactivated: tally.deactivated, population };
-    const reason = [verdict.hold ? verdict.reason : null, agentsHeld].filter((part) => part !== null).join('; ');
-    await store.holdRun(runId, counts, reason, deps.clock(), mode);
-    deps.logger.warn({ sourceId, runId, reason }, 'directory run held by the mass-change circuit breaker');
-    return { status: 'held', runId, mode, counts, heldReason: reason };
-  }
-  const counts = await applyStaged(deps, runId, mode, highWater, population, tally);
-  deps.logger.info({ sourceId, runId, mode, ...counts }, 'directory run applied');
-  return { status: 'succeeded', runId, mode, counts };
+  const run: Run = { deps, runId, mode, since: mode === 'delta' ? cursor : null, highWater, population, confirmed, tally: newTally(), apply, keepLease };
+  return mode === 'delta' ? deltaPoll(run) : fullReconciliation(run);
 }
 
-const AGENTS_HELD = 'directory agents';
+const stage = (run: Run, type: ObjectType, markSeen: boolean) =>
+  stageScan(run.deps, { sourceId: run.deps.sourceId, runId: run.runId, type, since: type === 'agent' ? null : run.since, markSeen }, run.tally, run.keepLease);
+
+/** Every entry is read (and its key recorded) first, so the breaker judges every removal before anything is applied. */
+async function fullReconciliation(run: Run): Promise<SyncOutcome> {
+  for (const type of ['person', 'group', 'agent'] as const) await stage(run, type, true);
+  const unseen = await run.deps.store.unseenCounts(run.deps.sourceId, run.runId);
+  const held = await judge(run, unseen, false);
+  if (held !== null) return held;
+  await run.apply.people();
+  await run.apply.groups();
+  await run.apply.agents();
+  await run.apply.removals(unseen);
+  await run.apply.deferredPeople();
+  return finish(run);
+}
 
 /**
- * The circuit breaker for agents: retiring is final (a retired agent is not brought back), so a run that
- * would retire more than `massChange.maxShare` of the source's directory agents is held like a mass
- * removal of people. Confirming a held run that named agents accepts its retirements.
+ * Changes first, then the sweep: a changed entry's recompute is enqueued before the (whole-directory)
+ * key scans run. The changes' deactivations are judged before they apply; if the sweep is held, the
+ * changes stay applied (they are what the directory states) and only the removals wait.
  */
-async function agentVerdict(deps: LdapSyncDeps, runId: number, confirmed: SyncRunRecord | null): Promise<string | null> {
-  const population = await deps.store.countDirectoryAgents(deps.sourceId);
-  const retirements = await deps.store.countUnseenDirectoryAgents(deps.sourceId, runId);
-  const accepted = confirmed?.heldReason?.includes(AGENTS_HELD) === true ? retirements : null;
-  const verdict = massChangeVerdict(deps.massChange, { population, deletions: retirements, deactivations: 0, confirmedRemovals: accepted });
-  if (!verdict.hold) return null;
-  return `would retire ${retirements} of ${population} ${AGENTS_HELD}, above the limit of ${Math.round(deps.massChange.maxShare * 1000) / 10}% (${verdict.limit}); confirm or discard the held run`;
-}
-
-/** Stages the entries of one page whose facts differ from what was last applied; marks them seen. */
-async function stagePage(
-  deps: LdapSyncDeps, runId: number, type: ObjectType, page: readonly (PersonFacts | GroupFacts | object)[], full: boolean,
-  tally: { seen: number; staged: number; deactivated: number },
-): Promise<void> {
-  const receivedAt = deps.clock().toISOString();
-  const facts = page as readonly { key: string; active?: boolean }[];
-  const keys = facts.map((item) => item.key);
-  const known = new Map((await deps.store.syncedObjects(deps.sourceId, type, keys)).map((object) => [object.key, object]));
-  const rows: { key: string; facts: Readonly<Record<string, unknown>>; hash: string }[] = [];
-  for (const item of facts) {
-    const hash = factsHash(item);
-    const existing = known.get(item.key);
-    if (existing?.factsHash === hash) continue;
-    if (type === 'person' && item.active === false && existing?.active === true) tally.deactivated += 1;
-    rows.push({ key: item.key, facts: { ...item, receivedAt }, hash });
-  }
-  tally.seen += facts.length;
-  tally.staged += rows.length;
-  if (full) await deps.store.markSeen(deps.sourceId, type, keys, runId);
-  await deps.store.stage(runId, type, rows);
-}
-
-/** Stable hash of what Tether applies from an entry; the change time alone is not a change. */
-export function factsHash(facts: object): string {
-  const { sourceTime: _time, receivedAt: _received, ...rest } = facts as Record<string, unknown>;
-  return createHash('sha256').update(canonical(rest)).digest('hex');
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-type Step = (tx: AgentSyncTx, context: ApplyContext, row: StagedRow | { key: string; objectId: string }) => Promise<readonly string[]>;
-
-async function applyStaged(
-  deps: LdapSyncDeps, runId: number, mode: 'delta' | 'full', highWater: SyncCursor, population: number, tally: { seen: number; deactivated: number },
-): Promise<RunCounts> {
-  const { store, sourceId } = deps;
-  const chunkSize = deps.chunkSize ?? DEFAULT_CHUNK;
-  const receivedAt = deps.clock();
-  const change: ChangeContext = { actor: `ldap:${sourceId}`, sourceId, origin: 'ldap', receivedAt, sourceTime: null };
-  let chunk = 0;
-  let changed = 0;
-  let deleted = 0;
-  const commit = async (work: (tx: AgentSyncTx, context: ApplyContext) => Promise<readonly string[]>) => {
-    const recompute = await store.transaction((tx) => work(tx, { change, runId, now: deps.clock() }));
-    await enqueueAfterCommit(deps, recompute);
-    chunk += 1;
-    await store.renewLease(sourceId, runId, deps.clock(), leaseOf(deps));
-    await deps.afterChunk?.(chunk);
-  };
-  const eachChunk = async (rows: readonly (StagedRow | { key: string; objectId: string })[], step: Step) =>
-    commit(async (tx, context) => {
-      const recompute: string[] = [];
-      for (const row of rows) recompute.push(...(await step(tx, context, row)));
-      return recompute;
-    });
-
-  // Leavers first: a user name freed by a deleted entry may be taken by a new one in the same run.
+async function deltaPoll(run: Run): Promise<SyncOutcome> {
+  const { store, scanner, sourceId } = run.deps;
+  await stage(run, 'person', false);
+  const noRemovals: UnseenCounts = { people: 0, activePeople: 0, groups: 0, agents: 0, liveAgents: 0 };
+  const heldChanges = await judge(run, noRemovals, false);
+  if (heldChanges !== null) return heldChanges;
+  await run.apply.people();
+  await stage(run, 'group', false);
+  await run.apply.groups();
+  await stage(run, 'agent', true);
+  await run.apply.agents();
+  // The sweep: deletions leave no trace in a change-time search, so every key in scope is read.
   for (const type of ['person', 'group'] as const) {
-    for (;;) {
-      const gone = await store.unseen(sourceId, type, runId, chunkSize);
-      if (gone.length === 0) break;
-      await eachChunk(gone, (tx, context, row) => (type === 'person' ? removePerson(tx, context, row as { key: string; objectId: string }) : removeGroup(tx, context, row as { key: string; objectId: string })));
-      deleted += type === 'person' ? gone.length : 0;
+    for await (const keys of scanner.scanKeys(type)) {
+      await store.markSeen(run.runId, type, keys);
+      await run.keepLease();
     }
   }
-  for (;;) {
-    const gone = await store.unseen(sourceId, 'agent', runId, chunkSize);
-    if (gone.length === 0) break;
-    await eachChunk(gone, (tx, context, row) => retireDirectoryAgent(tx, context, row as { key: string; objectId: string }));
-    changed += gone.length;
-  }
-  changed += await forEachStaged(deps, runId, 'person', chunkSize, async (rows) => eachChunk(rows, async (tx, context, row) => {
-    const staged = row as StagedRow;
-    const [existing] = await tx.syncedObjects(sourceId, 'person', [staged.key]);
-    return applyPerson(tx, context, staged.facts as unknown as PersonFacts, staged.hash, existing);
-  }));
-  changed += await forEachStaged(deps, runId, 'group', chunkSize, async (rows) => eachChunk(rows, async (tx, context, row) => {
-    const staged = row as StagedRow;
-    const [existing] = await tx.syncedObjects(sourceId, 'group', [staged.key]);
-    return upsertGroup(tx, context, staged.facts as unknown as GroupFacts, existing);
-  }));
-  await forEachStaged(deps, runId, 'group', chunkSize, async (rows) => eachChunk(rows, async (tx, context, row) => {
-    const staged = row as StagedRow;
-    return applyGroupMembers(tx, context, staged.facts as unknown as GroupFacts, staged.hash);
-  }));
-  // Agents last: their sponsors are people this run may just have created.
-  const pending: string[] = [];
-  changed += await forEachStaged(deps, runId, 'agent', chunkSize, async (rows) => eachChunk(rows, async (tx, context, row) => {
-    const staged = row as StagedRow;
-    const [existing] = await tx.syncedObjects(sourceId, 'agent', [staged.key]);
-    const applied = await applyAgent(tx, context, staged.facts as unknown as AgentFacts, staged.hash, existing, deps.policy?.() ?? null);
-    if (applied.pending !== null && existing === undefined) pending.push(applied.pending);
-    return applied.recompute;
-  }));
-  changed -= pending.length;
-  if (pending.length > 0) deps.logger.info({ sourceId, runId, pendingAgents: pending.length, reasons: [...new Set(pending)].slice(0, 5) }, 'directory service accounts not registered as agents yet');
-  const counts = { seen: tally.seen, changed, deleted, deactivated: tally.deactivated };
-  // The cursor commits in the same transaction as the run's last change (here: its closing record).
-  await store.transaction(async (tx) => {
-    await tx.finishRun(runId, { ...counts, population }, highWater, mode, deps.clock());
+  const unseen = await store.unseenCounts(sourceId, run.runId);
+  const heldSweep = await judge(run, unseen, true);
+  if (heldSweep !== null) return heldSweep;
+  await run.apply.removals(unseen);
+  await run.apply.deferredPeople();
+  return finish(run);
+}
+
+/** Holds the run when its removals trip the breaker; null when it may go on. */
+async function judge(run: Run, unseen: UnseenCounts, applied: boolean): Promise<SyncOutcome | null> {
+  const { deps, tally } = run;
+  const population = await run.population;
+  // Counting directory agents costs a query; without a retirement the agents' breaker cannot trip.
+  const agentPopulation = unseen.liveAgents === 0 ? 0 : await deps.store.countDirectoryAgents(deps.sourceId);
+  const reason = heldReason(deps.massChange, {
+    population, deletions: unseen.activePeople, deactivations: tally.deactivated, agentPopulation, retirements: unseen.liveAgents,
+  }, run.confirmed);
+  if (reason === null) return null;
+  // Held before applying anything: what the run would have changed; after its changes: what it applied.
+  const changed = applied ? run.apply.counts.changed : tally.staged;
+  const counts = { seen: tally.seen, changed, deleted: unseen.activePeople, deactivated: tally.deactivated };
+  await deps.store.holdRun(run.runId, { ...counts, population }, reason, deps.clock(), run.mode);
+  deps.logger.warn({ sourceId: deps.sourceId, runId: run.runId, reason }, 'directory run held by the mass-change circuit breaker');
+  return { status: 'held', runId: run.runId, mode: run.mode, counts, heldReason: reason };
+}
+
+/** The cursor commits in the same transaction as the run's closing record, after every change it covers. */
+async function finish(run: Run): Promise<SyncOutcome> {
+  const { deps, tally } = run;
+  const counts = { seen: tally.seen, changed: run.apply.counts.changed, deleted: run.apply.counts.deleted, deactivated: tally.deactivated };
+  const population = await run.population;
+  await deps.store.transaction(async (tx) => {
+    await tx.finishRun(run.runId, { ...counts, population }, run.highWater, run.mode, deps.clock());
   });
-  return counts;
-}
-
-async function forEachStaged(
-  deps: LdapSyncDeps, runId: number, type: ObjectType, chunkSize: number, apply: (rows: readonly StagedRow[]) => Promise<void>,
-): Promise<number> {
-  let after = 0;
-  let total = 0;
-  for (;;) {
-    const rows = await deps.store.stagedPage(runId, type, after, chunkSize);
-    if (rows.length === 0) return total;
-    await apply(rows);
-    total += rows.length;
-    after = rows.at(-1)?.seq ?? after;
-  }
-}
-
-function leaseOf(deps: LdapSyncDeps): number {
-  return deps.leaseMs ?? DEFAULT_LEASE_MS;
+  deps.logger.info({ sourceId: deps.sourceId, runId: run.runId, mode: run.mode, ...counts }, 'directory run applied');
+  return { status: 'succeeded', runId: run.runId, mode: run.mode, counts };
 }
 
 /** Resolves a held run: confirm (the caller then starts a full run with `confirmedRunId`) or discard. */

@@ -12,7 +12,6 @@ export interface SyncTx extends PeopleTx, GroupsTx {
   syncedObjects(sourceId: string, type: ObjectType, keys: readonly string[]): Promise<SyncedObject[]>;
   upsertSyncedObject(sourceId: string, type: ObjectType, object: { key: string; objectId: string; dn: string; factsHash: string | null }, runId: number): Promise<void>;
   deleteSyncedObject(sourceId: string, type: ObjectType, key: string): Promise<void>;
-  markSeen(sourceId: string, type: ObjectType, keys: readonly string[], runId: number): Promise<void>;
   /** Mirrored entries by normalised DN. */
   objectsByDn(sourceId: string, dnNorms: readonly string[]): Promise<{ dnNorm: string; objectId: string; type: ObjectType }[]>;
   /** Live people of the source by lower-cased user name (posixGroup memberUid). */

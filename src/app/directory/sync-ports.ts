@@ -92,6 +92,17 @@ export interface SyncedObject {
   readonly active: boolean | null;
 }
 
+/** Mirrored entries a run did not read from the directory: what its sweep would remove. */
+export interface UnseenCounts {
+  readonly people: number;
+  /** Of those, people active now (deleting them is what the circuit breaker counts). */
+  readonly activePeople: number;
+  readonly groups: number;
+  readonly agents: number;
+  /** Of those, agents not retired yet (retiring them is what the agents' breaker counts). */
+  readonly liveAgents: number;
+}
+
 export interface StagedRow {
   readonly seq: number;
   readonly key: string;

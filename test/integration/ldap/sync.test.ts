@@ -229,6 +229,50 @@ changetype: delete
     expect(await person('user0000')).toMatchObject({ deleted: true });
   });
 
+  it('a delta poll applies and enqueues its changes first, even when the deletion sweep after them is held', async () => {
+    const alice = await person('alice');
+    const removals = Array.from({ length: 300 }, (_, index) => `dn: uid=user${String(index + 300).padStart(4, '0')},${PEOPLE}\nchangetype: delete\n`).join('\n');
+    await slapd.modify(`${removals}\ndn: uid=alice,${PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Chief Revenue Officer\n`);
+    const cursorBefore = (await store.syncState('corp'))?.cursor;
+    const startedAt = new Date();
+    const held = await runDirectorySync(deps(), { mode: 'delta', trigger: 'test' });
+    expect(held).toMatchObject({ status: 'held', mode: 'delta', counts: { changed: 1, deleted: 300 } });
+    if (held.status !== 'held') throw new Error('expected a held run');
+    expect((await person('alice'))?.attributes['title']).toBe('Chief Revenue Officer');
+    const recorded = await database.db.query<{ n: number }>(
+      `select count(*)::int as n from change_events where origin = 'ldap' and subject_id = $1 and detail -> 'changed' ? 'title' and committed_at >= $2`,
+      [alice?.id, startedAt],
+    );
+    expect(recorded.rows[0]?.n).toBe(1);
+    // Only the removals wait; the cursor stays, so the next poll reads alice's change again (a no-op).
+    expect(await person('user0300')).toMatchObject({ deleted: false });
+    expect((await store.syncState('corp'))?.cursor).toEqual(cursorBefore);
+    const eventsBefore = await ldapEvents();
+    const again = await runDirectorySync(deps(), { mode: 'delta', trigger: 'test' });
+    expect(again).toMatchObject({ status: 'held', counts: { changed: 0 } });
+    expect(await ldapEvents()).toBe(eventsBefore);
+
+    await decideHeldRun({ store, clock: () => new Date() }, 'corp', again.status === 'held' ? again.runId : 0, 'confirmed', 'admin_token:test');
+    const applied = await runDirectorySync(deps(), { mode: 'full', trigger: 'test', confirmedRunId: again.status === 'held' ? again.runId : 0 });
+    expect(applied).toMatchObject({ status: 'succeeded', counts: { deleted: 300 } });
+    expect(await person('user0300')).toMatchObject({ deleted: true });
+    const leftover = await database.db.query<{ n: number }>('select count(*)::int as n from sync_seen');
+    expect(leftover.rows[0]?.n).toBe(0);
+  });
+
+  it('a full reconciliation of an unchanged directory changes nothing and still finds a deletion', async () => {
+    // slapd's refint overlay rewrites group members after a delete in the background: let it settle first.
+    await runDirectorySync(deps(), { mode: 'full', trigger: 'test' });
+    const eventsBefore = await ldapEvents();
+    const unchanged = await runDirectorySync(deps(), { mode: 'full', trigger: 'test' });
+    expect(unchanged).toMatchObject({ status: 'succeeded', mode: 'full', counts: { changed: 0, deleted: 0 } });
+    expect(await ldapEvents()).toBe(eventsBefore);
+    await slapd.modify(`dn: uid=user0600,${PEOPLE}\nchangetype: delete\n`);
+    const swept = await runDirectorySync(deps(), { mode: 'full', trigger: 'test' });
+    expect(swept).toMatchObject({ status: 'succeeded', counts: { deleted: 1 } });
+    expect(await person('user0600')).toMatchObject({ deleted: true });
+  });
+
   it('a killed poll resumes from its cursor and applies every change exactly once', async () => {
     await slapd.modify(`dn: uid=frank,${PEOPLE}
 changetype: add
@@ -263,5 +307,28 @@ uniqueMember: uid=frank,${PEOPLE}
     );
     expect(created.rows[0]?.n).toBe(2);
     expect((await store.syncState('corp'))?.cursor).not.toEqual(cursorBefore);
+  });
+
+  it('a user name freed by a leaver is taken by a new entry in the same delta poll', async () => {
+    const before = await person('frank');
+    await slapd.modify(`dn: uid=frank,${PEOPLE}
+changetype: delete
+
+dn: uid=frank,${PEOPLE}
+changetype: add
+objectClass: inetOrgPerson
+uid: frank
+cn: Frank Other
+sn: Other
+`);
+    // Same DN and user name, new entryUUID: a new person, applied after the old one is swept away.
+    const outcome = await runDirectorySync(deps(), { mode: 'delta', trigger: 'test' });
+    expect(outcome).toMatchObject({ status: 'succeeded', mode: 'delta', counts: { deleted: 1 } });
+    const after = await person('frank');
+    expect(after).toMatchObject({ active: true, deleted: false });
+    expect(after?.id).not.toBe(before?.id);
+    expect(after?.external_id).not.toBe(before?.external_id);
+    const old = await database.db.query<{ deleted: boolean }>('select deleted_at is not null as deleted from persons where id = $1', [before?.id]);
+    expect(old.rows[0]?.deleted).toBe(true);
   });
 });
