@@ -8,8 +8,9 @@ import type { WorkQueue } from '../src/app/ports.js';
 import type { QueueInspector } from '../src/app/queries/status.js';
 import { AppError, isAppError } from '../src/domain/errors.js';
 import {
-  DIRECTORY_SYNC_QUEUE, directorySchedulerId, directorySyncJobSchema, DRIFT_QUEUE, driftJobSchema, driftSchedulerId, pushJobId, pushJobSchema, pushQueueName,
-  RECOMPUTE_QUEUE, recomputeJobSchema, type DeadLetter, type DirectorySyncJob, type DriftJob, type PushJob,
+  DIRECTORY_SYNC_QUEUE, directorySchedulerId, directorySyncJobSchema, DRIFT_QUEUE, driftJobSchema, driftSchedulerId, GOVERNANCE_QUEUE, governanceJobSchema,
+  governanceSchedulerId, pushJobId, pushJobSchema, pushQueueName, RECOMPUTE_QUEUE, recomputeJobSchema, type DeadLetter, type DirectorySyncJob, type DriftJob,
+  type GovernanceJob, type PushJob,
 } from './queues.js';
 import { retryDelayMs, type RetryPolicy } from './retry.js';
 
@@ -62,12 +63,19 @@ export interface BullQueues extends WorkQueue, QueueInspector {
   enqueueDrift(job: DriftJob): Promise<void>;
   /** Job schedulers for targets with a drift interval; schedulers of other targets are dropped. */
   scheduleDrift(): Promise<void>;
+  /**
+   * The governance sweeps' job scheduler: one expiry sweep every `expirySweepMs` across all workers (BullMQ
+   * runs each scheduled job once, whichever worker takes it).
+   */
+  scheduleGovernance(schedule: { readonly expirySweepMs: number }): Promise<void>;
   /** Failed pushes of a target, newest first. */
   deadLetters(targetId: string, offset: number, limit: number): Promise<{ items: DeadLetter[]; total: number }>;
   /** Moves one failed push back to the queue with fresh attempts; false when no such failed job exists. */
   retryDeadLetter(targetId: string, jobId: string): Promise<boolean>;
   /** Moves every failed push of a target back to the queue; returns how many. */
   retryAllDeadLetters(targetId: string): Promise<number>;
+  /** Every queue this object created (recompute, each push.<target>, directory-sync, drift, governance), for read-only views such as the dashboard's bull-board. */
+  instances(): readonly Queue[];
   close(): Promise<void>;
 }
 
@@ -80,6 +88,7 @@ export function createBullQueues(settings: BullSettings): BullQueues {
   const recomputeOptions: JobsOptions = { attempts: RECOMPUTE_ATTEMPTS, backoff: { type: 'tether' }, ...KEEP };
   const directory = new Queue(DIRECTORY_SYNC_QUEUE, { connection, prefix: settings.prefix });
   const drift = new Queue(DRIFT_QUEUE, { connection, prefix: settings.prefix });
+  const governance = new Queue(GOVERNANCE_QUEUE, { connection, prefix: settings.prefix });
   const pushQueue = (targetId: string) => {
     const entry = pushes.get(targetId);
     if (entry === undefined) throw new AppError('not_found', 'target not found', { detail: `Target ${targetId} not found` });
@@ -101,6 +110,11 @@ export function createBullQueues(settings: BullSettings): BullQueues {
       for (const existing of await drift.getJobSchedulers()) {
         if (existing.key !== '' && !wanted.has(existing.key)) await drift.removeJobScheduler(existing.key);
       }
+    },
+    async scheduleGovernance(schedule) {
+      const id = governanceSchedulerId('expiry-sweep');
+      const data = governanceJobSchema.parse({ task: 'expiry-sweep', trigger: 'scheduled' });
+      await governance.upsertJobScheduler(id, { every: schedule.expirySweepMs }, { name: 'expiry-sweep', data, opts: { ...KEEP, attempts: 1 } });
     },
     async deadLetters(targetId, offset, limit) {
       const queue = pushQueue(targetId);
@@ -184,8 +198,11 @@ export function createBullQueues(settings: BullSettings): BullQueues {
         }),
       );
     },
+    instances() {
+      return [recompute, directory, drift, governance, ...[...pushes.values()].map((entry) => entry.queue)];
+    },
     async counts() {
-      const queues = [recompute, directory, drift, ...[...pushes.values()].map((entry) => entry.queue)];
+      const queues = [recompute, directory, drift, governance, ...[...pushes.values()].map((entry) => entry.queue)];
       return Promise.all(
         queues.map(async (queue) => {
           const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
@@ -200,7 +217,7 @@ export function createBullQueues(settings: BullSettings): BullQueues {
       );
     },
     async close() {
-      await Promise.all([recompute.close(), directory.close(), drift.close(), ...[...pushes.values()].map((entry) => entry.queue.close())]);
+      await Promise.all([recompute.close(), directory.close(), drift.close(), governance.close(), ...[...pushes.values()].map((entry) => entry.queue.close())]);
       await connection.quit().catch(() => undefined);
     },
   };
@@ -211,6 +228,7 @@ export interface Processors {
   push(targetId: string, agentId: string, version: number): Promise<unknown>;
   directorySync?(job: DirectorySyncJob): Promise<unknown>;
   drift?(job: DriftJob): Promise<unknown>;
+  governance?(job: GovernanceJob): Promise<unknown>;
 }
 
 export interface JobObserver {
@@ -270,6 +288,10 @@ export function startBullWorkers(
   if (processors.drift !== undefined) {
     // A failed drift run is not retried: the next scheduled one is.
     workers.push(make(DRIFT_QUEUE, 2, { baseDelayMs: 1000, maxDelayMs: 60_000 }, (job) => processors.drift?.(parsePayload(driftJobSchema, job.data)) ?? Promise.resolve()));
+  }
+  if (processors.governance !== undefined) {
+    // A failed sweep is not retried: the next scheduled one covers the same ground (sweeps are idempotent).
+    workers.push(make(GOVERNANCE_QUEUE, 1, { baseDelayMs: 1000, maxDelayMs: 60_000 }, (job) => processors.governance?.(parsePayload(governanceJobSchema, job.data)) ?? Promise.resolve()));
   }
   if (processors.directorySync !== undefined) {
     // Runs of one source never overlap (a lease in the store); a failed run is not retried: the next poll is.

@@ -58,3 +58,16 @@ export interface DeadLetter {
   readonly lastError: string;
   readonly failedAt: Date | null;
 }
+
+/** Governance sweeps (expiry of agents and delegations, notices before it), driven by a job scheduler. */
+export const GOVERNANCE_QUEUE = 'governance';
+
+export const governanceJobSchema = z.strictObject({
+  task: z.enum(['expiry-sweep']),
+  trigger: z.string().min(1).max(200),
+});
+export type GovernanceJob = z.infer<typeof governanceJobSchema>;
+
+export function governanceSchedulerId(task: GovernanceJob['task']): string {
+  return `governance.${task}`;
+}

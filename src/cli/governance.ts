@@ -1,27 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AppError } from '../domain/errors.js';
-
-/** One admin API call with an optional JSON body (TETHER_URL, TETHER_TOKEN), answering the parsed JSON. */
-async function request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-  const base = process.env['TETHER_URL'] ?? 'http://127.0.0.1:8080';
-  const token = process.env['TETHER_TOKEN'];
-  if (token === undefined || token === '') throw new AppError('invalid_config', 'set TETHER_TOKEN to an admin API token');
-  let response: Response;
-  try {
-    response = await fetch(new URL(`/api/v1${path}`, base), {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(15_000),
-    });
-  } catch {
-    throw new AppError('unavailable', `cannot reach Tether at ${base} (TETHER_URL)`);
-  }
-  const parsed = (await response.json().catch(() => null)) as { detail?: string } | null;
-  if (!response.ok) throw new AppError('unavailable', `HTTP ${response.status}: ${parsed?.detail ?? 'request failed'}`);
-  return parsed;
-}
+import { callApi } from './remote.js';
 
 interface Link { kind: string; [key: string]: unknown }
 interface ExplanationBody { toolId: string; agentId: string; at: string; granted: boolean; version: number | null; chain: Link[]; denial: { reason: string; detail: string } | null; notYetApplied: string[] }
@@ -44,7 +24,44 @@ function describeLink(link: Link): string {
   }
 }
 
+interface GrantBody { id: string; toolId: string; risk: string; sponsorId: string; status: string; createdAt: string; decidedBy: string | null; decidedAt: string | null }
+
+function describeGrant(grant: GrantBody): string {
+  const decided = grant.decidedBy === null ? '' : ` by ${grant.decidedBy} at ${grant.decidedAt ?? ''}`;
+  return `${grant.id}  ${grant.toolId} (${grant.risk})  ${grant.status}${decided}  proposed ${grant.createdAt} under sponsor ${grant.sponsorId}`;
+}
+
+function registerGrantCommands(program: Command): void {
+  const grants = program.command('grants').description('growth waiting for confirmation (pending grants) of an agent (TETHER_URL, TETHER_TOKEN; role operator)');
+  grants
+    .command('list <agent>')
+    .description("an agent's pending grants (default: pending and confirmed-not-yet-applied)")
+    .option('--status <status>', 'pending | confirmed | rejected | applied | withdrawn')
+    .option('--json', 'print JSON')
+    .action(async (agent: string, options: { status?: string; json?: boolean }) => {
+      const query = options.status === undefined ? '' : `?${new URLSearchParams({ status: options.status }).toString()}`;
+      const body = (await callApi(`/agents/${encodeURIComponent(agent)}/pending-grants${query}`)) as { items: GrantBody[] };
+      if (options.json === true) {
+        console.log(JSON.stringify(body, null, 2));
+        return;
+      }
+      if (body.items.length === 0) console.log('no grants');
+      for (const grant of body.items) console.log(describeGrant(grant));
+    });
+  for (const action of ['confirm', 'reject'] as const) {
+    grants
+      .command(`${action} <agent> <grant>`)
+      .description(action === 'confirm' ? 'confirm a pending grant: the tool takes effect with the next entitlement version' : 'reject a pending grant: the tool stays out while the sponsor covers it')
+      .option('--json', 'print JSON')
+      .action(async (agent: string, grant: string, options: { json?: boolean }) => {
+        const decided = (await callApi(`/agents/${encodeURIComponent(agent)}/pending-grants/${encodeURIComponent(grant)}/${action}`, { method: 'POST' })) as GrantBody;
+        console.log(options.json === true ? JSON.stringify(decided, null, 2) : describeGrant(decided));
+      });
+  }
+}
+
 export function registerGovernanceCommands(program: Command): void {
+  registerGrantCommands(program);
   program
     .command('explain <agent> <tool>')
     .description('why an agent holds a tool (or the first link that failed), now or --at a past instant (TETHER_URL, TETHER_TOKEN)')
@@ -52,7 +69,7 @@ export function registerGovernanceCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (agent: string, tool: string, options: { at?: string; json?: boolean }) => {
       const query = new URLSearchParams({ tool, ...(options.at === undefined ? {} : { at: options.at }) });
-      const explanation = (await request('GET', `/agents/${encodeURIComponent(agent)}/explain?${query.toString()}`)) as ExplanationBody;
+      const explanation = (await callApi(`/agents/${encodeURIComponent(agent)}/explain?${query.toString()}`)) as ExplanationBody;
       if (options.json === true) {
         console.log(JSON.stringify(explanation, null, 2));
         return;
@@ -78,7 +95,7 @@ export function registerGovernanceCommands(program: Command): void {
       const body = options.leaves !== undefined ? { kind: 'sponsor_leaves', personId: options.leaves }
         : options.moves !== undefined ? { kind: 'sponsor_moves', personId: options.moves, from: list(options.from), to: list(options.to) }
           : { kind: 'rule_edited', rule: JSON.parse(readFileSync(options.rule ?? '', 'utf8')) as unknown };
-      const report = (await request('POST', '/what-if', body)) as { agents: { agentId: string; lose: string[]; gain: string[]; pending: string[]; reassignment: { kind: string; sponsorId?: string; proposal?: { sponsorId: string | null; outcome: string } } | null }[] };
+      const report = (await callApi('/what-if', { method: 'POST', body })) as { agents: { agentId: string; lose: string[]; gain: string[]; pending: string[]; reassignment: { kind: string; sponsorId?: string; proposal?: { sponsorId: string | null; outcome: string } } | null }[] };
       if (options.json === true) {
         console.log(JSON.stringify(report, null, 2));
         return;

@@ -2,13 +2,12 @@
 import { Command, Option } from 'commander';
 import { isAppError } from '../domain/errors.js';
 import { parseEnv, type Env } from '../config/env.js';
-import { buildContainer, openDatabase } from '../main/container.js';
-import { createLogger } from '../main/logger.js';
-import { startServer, startWorkers, type Running } from '../main/processes.js';
-import { migrate } from '../store/migrate.js';
+import type { Running } from '../main/processes.js';
+import { registerAuditCommands } from './audit.js';
 import { registerGovernanceCommands } from './governance.js';
 import { registerReconcileCommand } from './reconcile.js';
-import { registerRemoteCommands } from './remote.js';
+import { registerStatusCommand } from './status.js';
+import { registerAgentCommands } from './agents.js';
 import { registerTargetCommands } from './targets.js';
 import { registerTokenCommands } from './tokens.js';
 
@@ -18,7 +17,14 @@ export function loadEnv(options: { config?: string }): Env {
   return parseEnv();
 }
 
+/**
+ * The server and its dependencies (express, pg, BullMQ, ...) are imported when a command needs them, so
+ * the remote commands (status, agents, audit, ...), which only speak HTTP, start in a fraction of the time.
+ */
 async function run(options: { config?: string }, mode: 'start' | 'serve' | 'worker'): Promise<void> {
+  const [{ buildContainer }, { createLogger }, { startServer, startWorkers }] = await Promise.all([
+    import('../main/container.js'), import('../main/logger.js'), import('../main/processes.js'),
+  ]);
   const env = loadEnv(options);
   const logger = createLogger(env.LOG_LEVEL);
   const container = await buildContainer(env, logger);
@@ -64,6 +70,7 @@ program
   .description('apply database migrations and exit')
   .addOption(configOption)
   .action(async (options: { config?: string }) => {
+    const [{ openDatabase }, { migrate }] = await Promise.all([import('../main/container.js'), import('../store/migrate.js')]);
     const env = loadEnv(options);
     const db = await openDatabase(env);
     try {
@@ -74,9 +81,11 @@ program
     }
   });
 registerTokenCommands(program, configOption);
-registerRemoteCommands(program);
+registerStatusCommand(program);
+registerAgentCommands(program);
 registerReconcileCommand(program);
 registerGovernanceCommands(program);
+registerAuditCommands(program);
 registerTargetCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -1,56 +1,75 @@
 import type { Command } from 'commander';
 import { AppError } from '../domain/errors.js';
+import { createProgress } from './progress.js';
 import { callApi } from './remote.js';
 
 interface RunSummary {
   id: number; mode: string; status: string; trigger: string; heldReason: string | null; error: string | null;
-  counts: { seen: number; changed: number; deleted: number; deactivated: number };
+  startedAt: string; finishedAt: string | null;
+  counts: { seen: number; changed: number; deleted: number; deactivated: number; population: number | null };
 }
 
-async function post(path: string): Promise<void> {
-  const base = process.env['TETHER_URL'] ?? 'http://127.0.0.1:8080';
-  const token = process.env['TETHER_TOKEN'];
-  if (token === undefined || token === '') throw new AppError('invalid_config', 'set TETHER_TOKEN to an operator or admin API token');
-  let response: Response;
-  try {
-    response = await fetch(new URL(`/api/v1${path}`, base), { method: 'POST', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
-  } catch {
-    throw new AppError('unavailable', `cannot reach Tether at ${base} (TETHER_URL)`);
-  }
-  if (!response.ok) {
-    const body = (await response.json().catch(() => null)) as { detail?: string } | null;
-    throw new AppError('unavailable', `HTTP ${response.status}: ${body?.detail ?? 'request failed'}`);
-  }
+const runs = async (id: string, limit: number) => ((await callApi(`/sources/${id}/runs?limit=${limit}`)) as { items: RunSummary[] }).items;
+
+/** The previous successful full run's duration: what the progress bar measures against (runs report no counts until they end). */
+function expectedMs(recent: readonly RunSummary[]): number | null {
+  const previous = recent.find((run) => run.mode === 'full' && run.status === 'succeeded' && run.finishedAt !== null);
+  return previous === undefined || previous.finishedAt === null ? null : Math.max(1000, Date.parse(previous.finishedAt) - Date.parse(previous.startedAt));
 }
 
-/** `tether reconcile <source> [--wait]`: queue a full reconciliation of an LDAP source on a running Tether. */
+function describe(run: RunSummary): string[] {
+  const { seen, changed, deleted, deactivated } = run.counts;
+  return [
+    `run ${run.id} (${run.mode}): ${run.status}; seen ${seen}, changed ${changed}, deleted ${deleted}, deactivated ${deactivated}`,
+    ...(run.heldReason === null ? [] : [`held: ${run.heldReason}`, 'confirm or discard it on the dashboard (Sources) or with the admin API']),
+    ...(run.error === null ? [] : [`error: ${run.error}`]),
+  ];
+}
+
+/** `tether reconcile <source> [--wait] [--json]`: queue a full reconciliation of an LDAP source on a running Tether. */
 export function registerReconcileCommand(program: Command): void {
   program
     .command('reconcile <source>')
-    .description('queue a full reconciliation of an LDAP source (TETHER_URL, TETHER_TOKEN)')
-    .option('--wait', 'wait for the run to finish and print its outcome')
+    .description('queue a full reconciliation of an LDAP source; --wait shows progress until it ends (TETHER_URL, TETHER_TOKEN)')
+    .option('--wait', 'wait for the run to finish, with a progress bar on a terminal, and print its outcome')
     .option('--timeout <seconds>', 'how long --wait waits', '600')
-    .action(async (source: string, options: { wait?: boolean; timeout: string }) => {
+    .option('--json', 'print JSON: {queued} or, with --wait, the finished run')
+    .action(async (source: string, options: { wait?: boolean; timeout: string; json?: boolean }) => {
       const id = encodeURIComponent(source);
-      const before = ((await callApi(`/sources/${id}/runs?limit=1`)) as { items: RunSummary[] }).items[0]?.id ?? 0;
-      await post(`/sources/${id}/reconcile`);
-      console.log(`reconciliation of ${source} queued`);
-      if (options.wait !== true) return;
-      const deadline = Date.now() + Number(options.timeout) * 1000;
-      while (Date.now() < deadline) {
-        // Delta polls keep running meanwhile: wait for the first full run queued after the request.
-        const recent = ((await callApi(`/sources/${id}/runs?limit=20`)) as { items: RunSummary[] }).items;
-        const latest = recent.filter((run) => run.id > before && run.mode === 'full').at(-1);
-        if (latest !== undefined && latest.status !== 'running') {
-          const { seen, changed, deleted, deactivated } = latest.counts;
-          console.log(`run ${latest.id} (${latest.mode}): ${latest.status}; seen ${seen}, changed ${changed}, deleted ${deleted}, deactivated ${deactivated}`);
-          if (latest.heldReason !== null) console.log(`held: ${latest.heldReason}`);
-          if (latest.error !== null) console.log(`error: ${latest.error}`);
-          if (latest.status === 'failed') process.exitCode = 1;
-          return;
-        }
-        await new Promise((done) => setTimeout(done, 1000));
+      const recent = await runs(id, 20);
+      const before = recent[0]?.id ?? 0;
+      await callApi(`/sources/${id}/reconcile`, { method: 'POST' });
+      if (options.wait !== true) {
+        console.log(options.json === true ? JSON.stringify({ source, queued: true }) : `reconciliation of ${source} queued`);
+        return;
       }
+      // Progress goes to stderr, so `--json` output on stdout stays machine-readable.
+      const progress = createProgress(options.json === true ? { isTTY: false, write: () => undefined } : process.stderr.isTTY ? process.stderr : process.stdout);
+      const expected = expectedMs(recent);
+      const started = Date.now();
+      const deadline = started + Number(options.timeout) * 1000;
+      let phase = `reconciliation of ${source} queued`;
+      progress.update({ phase, elapsedMs: 0, expectedMs: expected });
+      let nextPoll = 0;
+      while (Date.now() < deadline) {
+        if (Date.now() >= nextPoll) {
+          nextPoll = Date.now() + 1000;
+          // Delta polls keep running meanwhile: follow the first full run started after the request.
+          const latest = (await runs(id, 20)).filter((run) => run.id > before && run.mode === 'full').at(-1);
+          if (latest !== undefined && latest.status !== 'running') {
+            progress.done();
+            if (options.json === true) console.log(JSON.stringify(latest, null, 2));
+            else for (const line of describe(latest)) console.log(line);
+            if (latest.status === 'failed') process.exitCode = 1;
+            return;
+          }
+          phase = latest === undefined ? 'waiting for a worker' : `running (run ${latest.id})`;
+        }
+        // Redrawn between polls too, so the bar and elapsed time move smoothly on a terminal.
+        progress.update({ phase, elapsedMs: Date.now() - started, expectedMs: expected });
+        await new Promise((done) => setTimeout(done, 250));
+      }
+      progress.done();
       throw new AppError('unavailable', `no finished run of ${source} within ${options.timeout} s`);
     });
 }

@@ -1,53 +1,48 @@
-import type { Command } from 'commander';
-import { AppError } from '../domain/errors.js';
+import { AppError, type ErrorCode } from '../domain/errors.js';
 
-/** The CLI's view of a running Tether: TETHER_URL (default http://127.0.0.1:8080) + TETHER_TOKEN. */
-export async function callApi(path: string): Promise<unknown> {
+/**
+ * The CLI's one way to a running Tether: the admin API at TETHER_URL (default http://127.0.0.1:8080) with
+ * the admin API token in TETHER_TOKEN. Problem JSON answers become AppErrors with the code the status
+ * stands for, so `tether` prints the server's own detail and exits as main.ts maps that code.
+ */
+export interface ApiCall {
+  readonly method?: 'GET' | 'POST';
+  readonly body?: unknown;
+  /** Long operations (a drift check reads every agent back from the target) get more than the default 15 s. */
+  readonly timeoutMs?: number;
+}
+
+const CODE_FOR_STATUS: Readonly<Record<number, ErrorCode>> = {
+  400: 'invalid_input', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 412: 'precondition_failed',
+  413: 'payload_too_large', 415: 'unsupported_media_type', 429: 'rate_limited', 501: 'not_implemented',
+};
+
+/** The raw response (for streamed answers such as the audit export); non-2xx answers throw. */
+export async function apiResponse(path: string, call: ApiCall = {}): Promise<Response> {
   const base = process.env['TETHER_URL'] ?? 'http://127.0.0.1:8080';
   const token = process.env['TETHER_TOKEN'];
   if (token === undefined || token === '') throw new AppError('invalid_config', 'set TETHER_TOKEN to an admin API token');
   let response: Response;
   try {
-    response = await fetch(new URL(`/api/v1${path}`, base), { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
+    response = await fetch(new URL(`/api/v1${path}`, base), {
+      method: call.method ?? 'GET',
+      headers: { authorization: `Bearer ${token}`, ...(call.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+      signal: AbortSignal.timeout(call.timeoutMs ?? 15_000),
+    });
   } catch {
     throw new AppError('unavailable', `cannot reach Tether at ${base} (TETHER_URL)`);
   }
-  const body = (await response.json().catch(() => null)) as { detail?: string } | null;
-  if (!response.ok) throw new AppError('unavailable', `HTTP ${response.status}: ${body?.detail ?? 'request failed'}`);
-  return body;
+  if (!response.ok) {
+    const problem = (await response.json().catch(() => null)) as { detail?: string } | null;
+    const code = CODE_FOR_STATUS[response.status] ?? 'unavailable';
+    throw new AppError(code, `HTTP ${response.status}: ${problem?.detail ?? 'request failed'}`);
+  }
+  return response;
 }
 
-export function registerRemoteCommands(program: Command): void {
-  program
-    .command('status')
-    .description('sync status of a running Tether')
-    .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
-      const status = (await callApi('/status')) as {
-        sources: { id: string; people: number; groups: number }[];
-        agents: { total: number };
-        outbox: { pending: number };
-        queues: { name: string; waiting: number; active: number; delayed: number; failed: number }[];
-      };
-      if (options.json === true) {
-        console.log(JSON.stringify(status, null, 2));
-        return;
-      }
-      for (const source of status.sources) console.log(`source ${source.id}: ${source.people} people, ${source.groups} groups`);
-      console.log(`agents: ${status.agents.total}; outbox pending: ${status.outbox.pending}`);
-      for (const queue of status.queues) console.log(`queue ${queue.name}: waiting ${queue.waiting}, active ${queue.active}, delayed ${queue.delayed}, failed ${queue.failed}`);
-    });
-  const agents = program.command('agents').description('inspect agents');
-  agents
-    .command('show <id>')
-    .description('an agent with its effective entitlements and their provenance')
-    .action(async (id: string) => {
-      console.log(JSON.stringify(await callApi(`/agents/${encodeURIComponent(id)}`), null, 2));
-    });
-  agents
-    .command('list')
-    .description('list agents')
-    .action(async () => {
-      console.log(JSON.stringify(await callApi('/agents'), null, 2));
-    });
+/** One admin API call answering its parsed JSON body (null for an empty answer). */
+export async function callApi(path: string, call: ApiCall = {}): Promise<unknown> {
+  const response = await apiResponse(path, call);
+  return response.json().catch(() => null);
 }

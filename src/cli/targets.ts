@@ -2,26 +2,6 @@ import type { Command } from 'commander';
 import { AppError } from '../domain/errors.js';
 import { callApi } from './remote.js';
 
-async function post(path: string, body?: unknown): Promise<unknown> {
-  const base = process.env['TETHER_URL'] ?? 'http://127.0.0.1:8080';
-  const token = process.env['TETHER_TOKEN'];
-  if (token === undefined || token === '') throw new AppError('invalid_config', 'set TETHER_TOKEN to an operator or admin API token');
-  let response: Response;
-  try {
-    response = await fetch(new URL(`/api/v1${path}`, base), {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(120_000),
-    });
-  } catch {
-    throw new AppError('unavailable', `cannot reach Tether at ${base} (TETHER_URL)`);
-  }
-  const parsed = (await response.json().catch(() => null)) as { detail?: string } | null;
-  if (!response.ok) throw new AppError('unavailable', `HTTP ${response.status}: ${parsed?.detail ?? 'request failed'}`);
-  return parsed;
-}
-
 interface DeadLetter { jobId: string; agentId: string; version: number; attempts: number; lastError: string; failedAt: string | null }
 
 /**
@@ -50,12 +30,12 @@ export function registerTargetCommands(program: Command): void {
     .action(async (target: string, jobId: string | undefined, options: { all?: boolean }) => {
       const base = `/targets/${encodeURIComponent(target)}/dead-letters`;
       if (options.all === true) {
-        const result = (await post(`${base}/retry-all`)) as { retried: number };
+        const result = (await callApi(`${base}/retry-all`, { method: 'POST' })) as { retried: number };
         console.log(`${result.retried} dead letter(s) queued again`);
         return;
       }
       if (jobId === undefined) throw new AppError('invalid_input', 'give a job id (see `tether dead-letters <target>`) or --all');
-      await post(`${base}/${encodeURIComponent(jobId)}/retry`);
+      await callApi(`${base}/${encodeURIComponent(jobId)}/retry`, { method: 'POST' });
       console.log(`${jobId} queued again`);
     });
   program
@@ -63,7 +43,7 @@ export function registerTargetCommands(program: Command): void {
     .description('read a target back and repair drift: one agent now (--agent), or the whole target queued')
     .option('--agent <id>', 'check and repair this agent now and print the report')
     .action(async (target: string, options: { agent?: string }) => {
-      const report = await post(`/targets/${encodeURIComponent(target)}/drift`, options.agent === undefined ? {} : { agentId: options.agent });
+      const report = await callApi(`/targets/${encodeURIComponent(target)}/drift`, { method: 'POST', body: options.agent === undefined ? {} : { agentId: options.agent }, timeoutMs: 120_000 });
       console.log(report === null ? `drift check of ${target} queued` : JSON.stringify(report, null, 2));
     });
 }

@@ -2,11 +2,13 @@ import type { Command, Option } from 'commander';
 import { generateToken, hashToken } from '../app/auth/tokens.js';
 import { AppError } from '../domain/errors.js';
 import { parseEnv } from '../config/env.js';
-import { openDatabase } from '../main/container.js';
-import { createStore } from '../store/index.js';
-import { migrate } from '../store/migrate.js';
+import type { Store } from '../store/index.js';
 
-async function withStore<T>(work: (store: ReturnType<typeof createStore>) => Promise<T>): Promise<T> {
+/** The database modules are imported here, not at the top, so remote commands never load them (main.ts). */
+async function withStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
+  const [{ openDatabase }, { createStore }, { migrate }] = await Promise.all([
+    import('../main/container.js'), import('../store/index.js'), import('../store/migrate.js'),
+  ]);
   const db = await openDatabase(parseEnv());
   try {
     await migrate(db);

@@ -53,13 +53,37 @@ const ceilingSchema = z.strictObject({
 });
 
 /** tether.yaml `policy`: delegation governance (docs/governance.md). */
+const lifetimeDays = z.number().positive().max(36_500);
 const policySchema = z.strictObject({
   growthNeedsConfirmation: z
-    .strictObject({ read: z.boolean().default(false), write: z.boolean().default(true), orchestrate: z.boolean().default(true) })
+    .strictObject({
+      read: z.boolean().default(false),
+      write: z.boolean().default(true),
+      // Orchestrate tools set other agents to work: their growth is never taken on the directory's word.
+      orchestrate: z.boolean().refine((value) => value, 'orchestrate growth always needs explicit approval; it cannot be false').default(true),
+    })
     .prefault({}),
   reassignmentGraceHours: z.number().positive().max(8760).default(72),
   reassignmentSweepSeconds: z.number().positive().max(86_400).default(60),
+  maxDelegationDays: z.strictObject({ read: lifetimeDays.optional(), write: lifetimeDays.optional(), orchestrate: lifetimeDays.optional() }).prefault({}),
+  expiryNoticeDays: z.number().min(0).max(365).default(7),
+  expirySweepSeconds: z.number().positive().max(86_400).default(60),
 });
+
+/** Risk classes an environment may never hold, whatever its ceiling says (docs/governance.md). */
+const FORBIDDEN_RISKS: Readonly<Partial<Record<(typeof ENVIRONMENTS)[number], Readonly<Partial<Record<(typeof RISK_CLASSES)[number], string>>>>>> = {
+  sandbox: { write: 'sandbox agents may never hold write tools', orchestrate: 'orchestrate tools are for production agents only' },
+  pilot: { orchestrate: 'orchestrate tools are for production agents only' },
+};
+
+function checkCeilings(ceilings: Partial<Record<(typeof ENVIRONMENTS)[number], { risks: readonly (typeof RISK_CLASSES)[number][] }>>, context: z.RefinementCtx): void {
+  for (const environment of ENVIRONMENTS) {
+    ceilings[environment]?.risks.forEach((riskClass, index) => {
+      const reason = FORBIDDEN_RISKS[environment]?.[riskClass];
+      if (reason !== undefined) context.addIssue({ code: 'custom', path: ['ceilings', environment, 'risks', index], message: reason });
+    });
+  }
+}
 
 const DEFAULT_CEILINGS: Ceilings = {
   sandbox: { risks: ['read'], deny: [] },
@@ -153,6 +177,7 @@ function fileSchema(baseDir: string) {
       flagDuplicates(config.tools.map((tool) => tool.id), ['tools'], context);
       flagDuplicates(config.grantRules.map((rule) => rule.id), ['grantRules'], context);
       flagDuplicates(config.targets.map((target) => target.id), ['targets'], context);
+      checkCeilings(config.ceilings, context);
     })
     // Cross-checks read resolved secrets, so they wait until every value has parsed.
     .superRefine((config, context) => checkScimAuth(config.scimAuth, new Set(config.sources.map((source) => source.id)), context), {
@@ -325,6 +350,11 @@ export function parseConfig(text: string, absolutePath: string): TetherConfig {
       growthNeedsConfirmation: config.policy.growthNeedsConfirmation,
       reassignmentGraceMs: Math.round(config.policy.reassignmentGraceHours * 3_600_000),
       sweepIntervalMs: Math.round(config.policy.reassignmentSweepSeconds * 1000),
+      maxDelegationMs: Object.fromEntries(
+        Object.entries(config.policy.maxDelegationDays).flatMap(([riskClass, days]) => (days === undefined ? [] : [[riskClass, Math.round(days * 86_400_000)]])),
+      ),
+      expiryNoticeMs: Math.round(config.policy.expiryNoticeDays * 86_400_000),
+      expirySweepIntervalMs: Math.round(config.policy.expirySweepSeconds * 1000),
     },
     admin: config.admin,
   };

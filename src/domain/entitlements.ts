@@ -70,7 +70,7 @@ export function computeEntitlements(input: EntitlementInput): EntitlementResult 
       denied.push({ toolId, reason: 'unknown_tool' });
       continue;
     }
-    if (!anyToolMatches(delegation.tools, toolId)) {
+    if (!isDelegated(delegation.tools, tool)) {
       denied.push({ toolId, reason: 'not_delegated' });
       continue;
     }
@@ -107,6 +107,14 @@ function blanketDenial(input: EntitlementInput): DenialReason | null {
   if (sponsor === null || sponsor.deleted) return 'sponsor_missing';
   if (!sponsor.active) return 'sponsor_inactive';
   return null;
+}
+
+/**
+ * Whether the delegation approves the tool. An `orchestrate` tool (one that sets other agents to work) needs
+ * explicit approval: the delegation must name it by id; a pattern such as `ops.*` or `*` does not cover it.
+ */
+export function isDelegated(delegated: readonly string[], tool: Tool): boolean {
+  return tool.risk === 'orchestrate' ? delegated.includes(tool.id) : anyToolMatches(delegated, tool.id);
 }
 
 /** Requested entries may be ids or patterns; patterns expand against the catalog, unknown ids stay to be denied. */

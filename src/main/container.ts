@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { createLdapScanner } from '../../connectors/ldap/scanner.js';
 import { createConnector, type ConnectorDeps } from '../../connectors/registry.js';
 import { createBullQueues, type BullQueues, type QueueTarget } from '../../jobs/bullmq.js';
-import { authenticateToken, throttleTouches, type Principal } from '../app/auth/tokens.js';
+import { authenticateToken, coalesceLookups, throttleTouches, type Principal } from '../app/auth/tokens.js';
 import { decideHeldRun, runDirectorySync, type SyncOutcome } from '../app/directory/ldap-sync.js';
 import { runView, syncView } from '../app/directory/sync-status.js';
 import type { DownstreamConnector, Policy } from '../app/ports.js';
@@ -92,7 +92,7 @@ export async function buildContainer(env: Env, logger: Logger, connectorDeps: Pa
     }));
     const queues = createBullQueues({ redisUrl: redis.url, prefix: env.TETHER_QUEUE_PREFIX, targets: queueTargets });
     const connectors = new Map(config.targets.map((target) => [target.id, createConnector(target, { fetch: globalThis.fetch, clock, ...connectorDeps })]));
-    const tokenStore = throttleTouches(store, 60_000);
+    const tokenStore = coalesceLookups(throttleTouches(store, 60_000));
     const scimAuth = createScimAuth({ credentials: config.scimAuth, accessTokens: store, clock, logger });
     const metrics = createMetrics({
       outboxPending: async () => (await store.readModels.storeStatus([])).outbox.pending,
@@ -117,6 +117,12 @@ export async function buildContainer(env: Env, logger: Logger, connectorDeps: Pa
     await db.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** An admin action's audit entry in its own transaction (the action itself is a queue operation, not a row). */
+function auditor(store: Store, clock: () => Date) {
+  return (actor: string, action: string, subjectType: string, subjectId: string, detail: Record<string, unknown>) =>
+    store.transaction((tx) => tx.appendAudit({ at: clock(), actor, action, subjectType, subjectId, detail }));
 }
 
 export interface DirectorySync {
@@ -148,6 +154,7 @@ function buildDirectorySync(config: TetherConfig, store: Store, queues: BullQueu
       await probe.close();
     }
   };
+  const audit = auditor(store, clock);
   const api: SourceApi = {
     async list() {
       const rows = new Map((await store.syncStatus()).map((row) => [row.sourceId, row]));
@@ -160,6 +167,7 @@ function buildDirectorySync(config: TetherConfig, store: Store, queues: BullQueu
     async reconcile(sourceId, actor) {
       ldapConfig(sourceId);
       await queues.enqueueDirectorySync({ sourceId, mode: 'full', trigger: actor });
+      await audit(actor, 'source.reconcile_requested', 'source', sourceId, {});
     },
     check,
     async runs(sourceId, limit) {
@@ -169,6 +177,7 @@ function buildDirectorySync(config: TetherConfig, store: Store, queues: BullQueu
       ldapConfig(sourceId);
       const run = await decideHeldRun({ store, clock }, sourceId, runId, decision, actor);
       if (decision === 'confirmed') await queues.enqueueDirectorySync({ sourceId, mode: 'full', trigger: actor, confirmedRunId: runId });
+      await audit(actor, `source.held_run_${decision}`, 'source', sourceId, { runId, heldReason: run.heldReason });
       return runView(run);
     },
   };
@@ -338,6 +347,7 @@ function buildTargetOps(
       { trigger, ...(agentId === undefined ? {} : { agentId }) },
     );
   const empty = { count: 0, p50: null, p95: null, p99: null };
+  const audit = auditor(store, clock);
   const api: TargetApi = {
     async list() {
       const [states, timings, status] = await Promise.all([
@@ -361,14 +371,19 @@ function buildTargetOps(
       }));
     },
     deadLetters: (targetId, offset, limit) => queues.deadLetters(connectorOf(targetId).id, offset, limit),
+    // Audited here, not per transport, so API, CLI and dashboard retries all leave the same record.
     async retry(targetId, jobId, actor) {
       const retried = await queues.retryDeadLetter(connectorOf(targetId).id, jobId);
-      if (retried) logger.info({ targetId, jobId, actor }, 'dead letter queued again');
+      if (retried) {
+        logger.info({ targetId, jobId, actor }, 'dead letter queued again');
+        await audit(actor, 'target.dead_letter_retried', 'target', targetId, { jobId });
+      }
       return retried;
     },
     async retryAll(targetId, actor) {
       const retried = await queues.retryAllDeadLetters(connectorOf(targetId).id);
       logger.info({ targetId, retried, actor }, 'dead letters queued again');
+      await audit(actor, 'target.dead_letters_retried', 'target', targetId, { retried });
       return retried;
     },
     async drift(targetId, agentId, actor) {

@@ -53,6 +53,12 @@ export function createMetrics(collectors: { outboxPending: () => Promise<number>
     labelNames: ['target', 'kind'] as const,
     registers: [registry],
   });
+  const expiry = new Counter({
+    name: 'tether_expiry_events_total',
+    help: 'Expiry sweep: expiring notices sent and expired agents/delegations whose rights were queued for revocation',
+    labelNames: ['event', 'subject'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'tether_outbox_pending',
     help: 'Committed work not yet done (recomputes and deliveries)',
@@ -78,6 +84,9 @@ export function createMetrics(collectors: { outboxPending: () => Promise<number>
     observeDriftRepair(target: string, removed: number, restored: number) {
       if (removed > 0) driftRepairs.labels(target, 'removed').inc(removed);
       if (restored > 0) driftRepairs.labels(target, 'restored').inc(restored);
+    },
+    observeExpiry(event: 'expired' | 'expiring', subject: 'agent' | 'delegation') {
+      expiry.labels(event, subject).inc();
     },
     observeJob(queue: string, outcome: 'completed' | 'failed' | 'retry', seconds: number) {
       const queueLabel = queue.startsWith('push.') ? 'push' : queue;

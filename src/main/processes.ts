@@ -1,10 +1,14 @@
 import type { Server } from 'node:http';
 import { startBullWorkers } from '../../jobs/bullmq.js';
+import { sweepExpiries } from '../app/governance/expiry.js';
 import { suspendOverdueReassignments } from '../app/governance/reassign.js';
+import { personUpdates } from '../app/directory/person-updates.js';
 import { deliverVersion } from '../app/pipeline/deliver.js';
 import { relayOutboxOnce } from '../app/pipeline/outbox-relay.js';
 import { recomputeSponsor } from '../app/pipeline/recompute-sponsor.js';
+import { propagationLatency } from '../app/queries/latency.js';
 import { getStatus } from '../app/queries/status.js';
+import { dashboardOps } from '../store/dashboard-ops.js';
 import { createHttpApp } from '../http/app.js';
 import { createHttpServer } from '../http/server.js';
 import type { Container } from './container.js';
@@ -24,15 +28,15 @@ export async function startServer(container: Container): Promise<Running & { por
     logger,
     authenticate: (token) => container.authenticate(token),
     scim: {
-      people: { ...base, store },
+      people: { ...base, store, updates: personUpdates({ ...base, store }) },
       groups: { ...base, store },
       directory: store,
       sourceIds: container.config.sources.filter((source) => source.kind === 'scim').map((source) => source.id),
       scimAuth: container.scimAuth,
-      agents: { ...base, store, policy: () => container.policy() },
+      agents: { ...base, store, policy: () => container.policy(), governance: () => container.config.policy },
     },
     api: {
-      agents: { ...base, store, policy: () => container.policy() },
+      agents: { ...base, store, policy: () => container.policy(), governance: () => container.config.policy },
       readModels: store.readModels,
       status: async () => {
         const [status, sources] = await Promise.all([getStatus({ readModels: store.readModels, queues, targets }), container.directory.api.list()]);
@@ -49,10 +53,22 @@ export async function startServer(container: Container): Promise<Running & { por
       },
       people: container.people,
       history: container.history,
+      audit: {
+        store: {
+          searchAudit: (filter, before, limit) => store.searchAudit(filter, before, limit),
+          auditPage: (filter, after, limit) => store.auditPage(filter, after, limit),
+          auditEntry: (seq) => store.auditEntry(seq),
+          verifyAudit: () => store.verifyAudit(),
+          appendAuditEntry: (entry) => store.transaction((tx) => tx.appendAudit(entry)),
+        },
+        clock,
+      },
+      metrics: { propagationLatency: (query) => propagationLatency({ reader: dashboardOps(store.db), clock }, query) },
     },
     ui: container.adminUi === null ? null : {
       ...container.adminUi,
       clock,
+      boardQueues: queues.instances(),
       audit: (entry) => store.transaction((tx) => tx.appendAudit(entry)),
     },
     readiness: async () => ({
@@ -113,6 +129,10 @@ export function startWorkers(container: Container): Running {
         ),
       directorySync: async (job) => container.directory.run(job),
       drift: (job) => container.targets.drift(job.targetId, job.trigger, job.agentId),
+      governance: () => sweepExpiries({
+        store, queue: queues, clock, logger, governance: () => container.config.policy,
+        observe: (event, subject) => metrics.observeExpiry(event, subject),
+      }),
     },
     (queue, outcome, seconds, error) => {
       metrics.observeJob(queue, outcome, seconds);
@@ -136,6 +156,8 @@ export function startWorkers(container: Container): Running {
   // Targets: report unreachable ones at startup; drift checks run on their job schedulers.
   void container.targets.checkAll();
   container.queues.scheduleDrift().catch((error: unknown) => logger.error({ err: error }, 'could not schedule drift checks'));
+  container.queues.scheduleGovernance({ expirySweepMs: container.config.policy.expirySweepIntervalMs })
+    .catch((error: unknown) => logger.error({ err: error }, 'could not schedule the expiry sweep'));
   const sealer = everyTick(container.env.TETHER_AUDIT_SEAL_MS, () => store.sealAudit(), (error) => logger.warn({ err: error }, 'audit sealing failed; retrying next tick'));
   // Agents nobody took over within the grace period are suspended; every worker may sweep (row locks decide).
   const succession = everyTick(

@@ -1,7 +1,9 @@
 import { agentOps } from './agent-ops.js';
-import { appendAudit, sealAudit } from './audit.js';
+import { appendAudit, sealAudit, verifyAuditChain } from './audit.js';
+import { auditOps } from './audit-ops.js';
 import type { Db, Queryable } from './db.js';
 import { directoryOps, directoryReader } from './directory-ops.js';
+import { expiryOps } from './expiry-ops.js';
 import { governanceOps } from './governance-ops.js';
 import { pipelineOps } from './pipeline-ops.js';
 import { policyOps } from './policy-ops.js';
@@ -19,6 +21,7 @@ export function transactionOps(q: Queryable) {
     ...tokenOps(q),
     ...syncObjectOps(q),
     ...governanceOps(q),
+    ...expiryOps(q),
     appendAudit: (entry: Parameters<typeof appendAudit>[1]) => appendAudit(q, entry),
   };
 }
@@ -32,6 +35,9 @@ export function createStore(db: Db) {
     ...directoryReader(db),
     ...syncRunOps(db),
     readModels: readModels(db),
+    ...auditOps(db),
+    /** Walks the audit hash chain (audit log search, export and verification: src/app/governance/audit-log.ts). */
+    verifyAudit: () => verifyAuditChain(db),
     /** Chains committed audit entries; run periodically by workers (see sealAudit). */
     sealAudit: () => sealAudit(db),
     transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

@@ -5,6 +5,7 @@ import * as ldapSync from './migrations/004-ldap-sync.js';
 import * as governance from './migrations/005-governance.js';
 import * as targets from './migrations/006-targets.js';
 import * as ldapSeenKeys from './migrations/007-ldap-seen-keys.js';
+import * as expiryAudit from './migrations/008-expiry-audit.js';
 import type { Db } from './db.js';
 
 interface Migration {
@@ -22,6 +23,7 @@ const MIGRATIONS: readonly Migration[] = [
   { version: 5, ...governance },
   { version: 6, ...targets },
   { version: 7, ...ldapSeenKeys },
+  { version: 8, ...expiryAudit },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -85,6 +85,21 @@ targets: []
     expect(await huge.json()).toMatchObject({ schemas: [ERROR], status: '431' });
   });
 
+  it('refuses a body that is not JSON with 415 and creates nothing', async () => {
+    const before = await scim('/Users?filter=userName%20eq%20%22formpost%22');
+    for (const contentType of ['application/x-www-form-urlencoded', 'text/plain', null]) {
+      const response = await fetch(`${tether.url}/scim/v2/Users`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${tether.scimToken}`, ...(contentType === null ? {} : { 'content-type': contentType }) },
+        body: contentType === null ? new Blob([JSON.stringify({ userName: 'formpost' })]) : 'userName=formpost',
+      });
+      expect([contentType, response.status]).toEqual([contentType, 415]);
+      expect(response.headers.get('content-type')).toContain('application/scim+json');
+      expect(await response.json()).toMatchObject({ schemas: [ERROR], status: '415' });
+    }
+    expect((await scim('/Users?filter=userName%20eq%20%22formpost%22')).body).toEqual(before.body);
+  });
+
   it('answers PATCH with 204 and an ETag, or with the resource when asked for it', async () => {
     const created = await scim('/Users', 'POST', { userName: 'patch@example.com' });
     const id = created.body.id as string;

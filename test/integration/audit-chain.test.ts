@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAudit, sealAudit, verifyAuditChain } from '../../src/store/audit.js';
+import { sealAll } from '../support/audit.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
 const entry = (actor: string) => ({ at: new Date(), actor, action: 'test.write', subjectType: 'test', subjectId: actor, detail: { actor } });
@@ -35,7 +36,7 @@ describe('audit hash chain sealing on real PostgreSQL', () => {
     expect(await sealAudit(database.db)).toBe(0);
     releaseSlow();
     await slow;
-    expect(await sealAudit(database.db)).toBe(2);
+    expect(await sealAll(database.db)).toBe(2);
 
     const rolledBack = database.db.transaction(async (tx) => {
       await appendAudit(tx, entry('ghost'));
@@ -43,7 +44,7 @@ describe('audit hash chain sealing on real PostgreSQL', () => {
     });
     await expect(rolledBack).rejects.toThrow('roll back');
     await database.db.transaction((tx) => appendAudit(tx, entry('late')));
-    expect(await sealAudit(database.db)).toBe(1);
+    expect(await sealAll(database.db)).toBe(1);
 
     const verification = await verifyAuditChain(database.db);
     expect(verification).toEqual({ entries: 3, unsealed: 0, firstBrokenSeq: null });
@@ -55,7 +56,7 @@ describe('audit hash chain sealing on real PostgreSQL', () => {
     await database.db.transaction(async (tx) => {
       for (const actor of ['a', 'b', 'c']) await appendAudit(tx, entry(actor));
     });
-    await sealAudit(database.db);
+    await sealAll(database.db);
     expect((await verifyAuditChain(database.db)).firstBrokenSeq).toBeNull();
     await database.db.query(`delete from audit_log where actor = 'b'`);
     expect((await verifyAuditChain(database.db)).firstBrokenSeq).not.toBeNull();

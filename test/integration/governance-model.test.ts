@@ -5,6 +5,7 @@ import { registerAgent } from '../../src/app/agents/register-agent.js';
 import { changeGroup, createGroup } from '../../src/app/directory/groups.js';
 import { createPerson, deletePerson, updatePerson } from '../../src/app/directory/people.js';
 import { decideGrant, listGrants } from '../../src/app/governance/grants.js';
+import { sweepExpiries } from '../../src/app/governance/expiry.js';
 import { DEFAULT_GOVERNANCE_POLICY } from '../../src/app/governance/policy.js';
 import { deliverVersion } from '../../src/app/pipeline/deliver.js';
 import { recomputeSponsor } from '../../src/app/pipeline/recompute-sponsor.js';
@@ -16,9 +17,9 @@ import { waitFor } from '../support/ports.js';
 import { startPrivateRedis, uniquePrefix, type PrivateRedis } from '../support/redis.js';
 
 /**
- * Model-based test of delegation governance: random sequences of directory events, registrations and
- * confirmations run through the real pipeline (PostgreSQL, Redis, BullMQ workers, a recording target) and,
- * at every quiescent point, the target's state is compared with a small reference model. The invariant
+ * Model-based test of delegation governance: random sequences of directory events, registrations (some
+ * expiring), confirmations and expiries (a jump of the test clock, then the expiry sweep) run through the
+ * real pipeline (PostgreSQL, Redis, BullMQ workers, a recording target) and, at every quiescent point, the target's state is compared with a small reference model. The invariant
  * that matters most is checked on its own: no agent holds, at the target, a tool its sponsor does not cover.
  * TETHER_MODEL_RUNS / TETHER_MODEL_STEPS scale it up for a soak run.
  */
@@ -33,20 +34,30 @@ const COVERS: Record<(typeof GROUPS)[number], ToolId[]> = { Sales: ['crm.contact
 type Command =
   | { readonly k: 'join' | 'leave'; readonly p: number; readonly g: (typeof GROUPS)[number] }
   | { readonly k: 'deactivate' | 'reactivate' | 'delete'; readonly p: number }
-  | { readonly k: 'register'; readonly p: number; readonly b: number | null }
-  | { readonly k: 'confirm'; readonly a: number };
+  | { readonly k: 'register'; readonly p: number; readonly b: number | null; readonly e: Expiring | null }
+  | { readonly k: 'confirm'; readonly a: number }
+  /** Time jumps past every expiry set so far (registrations expire an hour after they happen) and the expiry sweep runs. */
+  | { readonly k: 'expire' };
+
+type Expiring = 'agent' | 'delegation';
+const EXPIRES_IN_MS = 3_600_000;
 
 const personArb = fc.integer({ min: 0, max: PEOPLE - 1 });
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ k: fc.constantFrom('join' as const, 'leave' as const), p: personArb, g: fc.constantFrom(...GROUPS) }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constantFrom('deactivate' as const, 'reactivate' as const), p: personArb }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('delete' as const), p: personArb }) },
-  { weight: 3, arbitrary: fc.record({ k: fc.constant('register' as const), p: personArb, b: fc.option(personArb, { nil: null }) }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('register' as const), p: personArb, b: fc.option(personArb, { nil: null }), e: fc.constantFrom<Expiring | null>(null, null, 'agent', 'delegation') }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('confirm' as const), a: fc.nat(5) }) },
+  { weight: 2, arbitrary: fc.constant({ k: 'expire' as const }) },
 );
 
 interface ModelPerson { active: boolean; deleted: boolean; groups: Set<string> }
-interface ModelAgent { id: string; sponsor: number; backups: number[]; state: 'active' | 'pending_reassignment'; held: Set<ToolId>; pending: Set<ToolId> }
+interface ModelAgent {
+  id: string; sponsor: number; backups: number[]; state: 'active' | 'pending_reassignment'; held: Set<ToolId>; pending: Set<ToolId>;
+  /** When the agent or its delegation expires (virtual time), and whether that has passed. */
+  expiresAt: number | null; expired: boolean;
+}
 
 /** The reference: what the rules say, one event at a time, with nothing but sets. */
 class Model {
@@ -88,7 +99,7 @@ class Model {
   }
 
   grow(agent: ModelAgent, confirmed: ReadonlySet<ToolId>): void {
-    const computed = this.covered(agent.sponsor);
+    const computed = agent.expired ? new Set<ToolId>() : this.covered(agent.sponsor);
     const held = new Set<ToolId>();
     const pending = new Set<ToolId>();
     for (const tool of computed) {
@@ -97,6 +108,17 @@ class Model {
     }
     agent.held = held;
     agent.pending = pending;
+  }
+
+  /** Time passes `now`: the sweep recomputes the sponsors of agents that expired while holding rights. */
+  expire(now: number): void {
+    const sponsors = new Set<number>();
+    for (const agent of this.agents) {
+      if (agent.expired || agent.expiresAt === null || agent.expiresAt > now) continue;
+      agent.expired = true;
+      if (agent.held.size > 0) sponsors.add(agent.sponsor);
+    }
+    for (const sponsor of sponsors) this.recompute(sponsor);
   }
 }
 
@@ -108,7 +130,9 @@ describe('governance model: random directory events through the real pipeline', 
   let queues: BullQueues;
   let workers: BullWorkers;
   const target = new RecordingTarget('t1');
-  const clock = () => new Date();
+  // Virtual time: an `expire` command jumps it forward; every use case and worker reads this clock.
+  let offsetMs = 0;
+  const clock = () => new Date(Date.now() + offsetMs);
   const groupIds = new Map<string, string>();
   let run = 0;
 
@@ -145,6 +169,12 @@ describe('governance model: random directory events through the real pipeline', 
   };
 
   async function apply(model: Model, personIds: string[], command: Command, label: string): Promise<void> {
+    if (command.k === 'expire') {
+      offsetMs += 2 * EXPIRES_IN_MS;
+      await sweepExpiries({ ...base(), governance: () => DEFAULT_GOVERNANCE_POLICY });
+      model.expire(clock().getTime());
+      return;
+    }
     if (command.k === 'confirm') {
       const agent = model.agents[command.a % Math.max(1, model.agents.length)];
       if (agent === undefined) return;
@@ -189,12 +219,20 @@ describe('governance model: random directory events through the real pipeline', 
       case 'register': {
         const backup = command.b === null || command.b === command.p ? null : command.b;
         if (!model.usable(command.p) || (backup !== null && !model.usable(backup))) return;
+        const expiresAt = command.e === null ? null : clock().getTime() + EXPIRES_IN_MS;
         const agent = await registerAgent({ ...base(), policy: () => policy }, { type: 'system', id: 'model' }, {
           name: `${label}-a${model.agents.length}`, purpose: 'model', environment: 'production', sponsor: { id: personId },
-          backupSponsors: backup === null ? [] : [{ id: personIds[backup] ?? '' }], owner: null, requestedTools: Object.keys(TOOLS), expiresAt: null,
-          delegation: { approver: 'model', justification: 'model', tools: null, targetSystems: [], notBefore: null, expiresAt: null },
+          backupSponsors: backup === null ? [] : [{ id: personIds[backup] ?? '' }], owner: null, requestedTools: Object.keys(TOOLS),
+          expiresAt: command.e === 'agent' && expiresAt !== null ? new Date(expiresAt) : null,
+          delegation: {
+            approver: 'model', justification: 'model', tools: null, targetSystems: [], notBefore: null,
+            expiresAt: command.e === 'delegation' && expiresAt !== null ? new Date(expiresAt) : null,
+          },
         });
-        model.agents.push({ id: agent.id, sponsor: command.p, backups: backup === null ? [] : [backup], state: 'active', held: model.covered(command.p), pending: new Set() });
+        model.agents.push({
+          id: agent.id, sponsor: command.p, backups: backup === null ? [] : [backup], state: 'active', held: model.covered(command.p), pending: new Set(),
+          expiresAt, expired: false,
+        });
       }
     }
   }

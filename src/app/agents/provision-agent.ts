@@ -1,7 +1,8 @@
 import { enqueueAfterCommit } from '../directory/people.js';
+import type { GovernancePolicy } from '../governance/policy.js';
 import type { Clock, Logger, Policy, WorkQueue } from '../ports.js';
 import { validateAgentWrite, type AgentChangeContext, type AgentProfile, type AgentValidationTx, type AgentWrite } from './agent-write.js';
-import { registerAgentInTx, validateRegistrationTools, type RegisterAgentInput, type RegisterAgentTx } from './register-agent.js';
+import { registerAgentInTx, validateRegistrationTools, withDelegationLifetime, type RegisterAgentInput, type RegisterAgentTx } from './register-agent.js';
 
 export interface ProvisionAgentTx extends RegisterAgentTx, AgentValidationTx {
   /** Writes the provider's profile and the initial state on a freshly registered agent. */
@@ -14,6 +15,8 @@ export interface ProvisionAgentDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly policy: () => Policy;
+  /** Maximum delegation lifetime per risk class; none when absent. */
+  readonly governance?: () => GovernancePolicy;
 }
 
 /**
@@ -28,7 +31,7 @@ export async function provisionAgent(deps: ProvisionAgentDeps, context: AgentCha
     const ownerIds = await validateAgentWrite(tx, context.sourceId, write, null);
     const registered = await registerAgentInTx(
       tx,
-      registration(write, ownerIds, context),
+      withDelegationLifetime(registration(write, ownerIds, context), deps, context.receivedAt),
       { actor: context.actor, origin: context.origin, sourceId: context.sourceId, receivedAt: context.receivedAt },
       deps.clock(),
     );

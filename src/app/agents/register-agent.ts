@@ -3,6 +3,8 @@ import { AppError } from '../../domain/errors.js';
 import { isToolPattern } from '../../domain/patterns.js';
 import type { Environment } from '../../domain/types.js';
 import { enqueueAfterCommit } from '../directory/people.js';
+import { boundDelegationExpiry } from '../governance/delegation-lifetime.js';
+import type { GovernancePolicy } from '../governance/policy.js';
 import type { Clock, Logger, Policy, WorkQueue } from '../ports.js';
 import type { Actor, AgentRecord, AuditEntry, ChangeEventWrite, DelegationRecord, OutboxRow } from '../records.js';
 import { actorLabel } from '../records.js';
@@ -49,6 +51,8 @@ export interface RegisterAgentDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly policy: () => Policy;
+  /** Maximum delegation lifetime per risk class; none when absent. */
+  readonly governance?: () => GovernancePolicy;
 }
 
 /** Where a registration comes from: the admin API, an identity provider over SCIM (`/Agents`), or an LDAP sync. */
@@ -63,9 +67,24 @@ export interface RegistrationChannel {
 export async function registerAgent(deps: RegisterAgentDeps, actor: Actor, input: RegisterAgentInput): Promise<AgentRecord> {
   validateRegistrationTools(input, deps.policy());
   const channel: RegistrationChannel = { actor: actorLabel(actor), origin: 'admin', sourceId: null, receivedAt: deps.clock() };
-  const agent = await deps.store.transaction((tx) => registerAgentInTx(tx, input, channel, deps.clock()));
+  const bounded = withDelegationLifetime(input, deps, channel.receivedAt);
+  const agent = await deps.store.transaction((tx) => registerAgentInTx(tx, bounded, channel, deps.clock()));
   await enqueueAfterCommit(deps, [agent.sponsorId]);
   return agent;
+}
+
+/**
+ * The registration with its delegation's expiry under `policy.maxDelegationDays`: refused (invalid_input naming
+ * the limit) beyond the limit of its riskiest delegated tool, the longest allowed when absent.
+ */
+export function withDelegationLifetime(
+  input: RegisterAgentInput,
+  deps: { readonly policy: () => Policy; readonly governance?: () => GovernancePolicy },
+  now: Date,
+): RegisterAgentInput {
+  const limits = deps.governance?.().maxDelegationMs ?? {};
+  const expiresAt = boundDelegationExpiry({ requestedTools: input.requestedTools, ...input.delegation }, deps.policy(), limits, now);
+  return expiresAt === input.delegation.expiresAt ? input : { ...input, delegation: { ...input.delegation, expiresAt } };
 }
 
 /** Refuses requested or delegated tools that match nothing in the catalog, before anything is written. */

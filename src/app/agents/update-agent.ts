@@ -1,5 +1,7 @@
 import { AppError } from '../../domain/errors.js';
 import { enqueueAfterCommit } from '../directory/people.js';
+import { boundDelegationExpiry } from '../governance/delegation-lifetime.js';
+import type { GovernancePolicy } from '../governance/policy.js';
 import type { Clock, Logger, Policy, WorkQueue } from '../ports.js';
 import type { AuditEntry, DelegationRecord, OutboxRow } from '../records.js';
 import {
@@ -33,7 +35,7 @@ export interface AgentChangeDeps<Tx> {
   readonly logger: Logger;
 }
 
-export type UpdateAgentDeps = AgentChangeDeps<UpdateAgentTx> & { readonly policy: () => Policy };
+export type UpdateAgentDeps = AgentChangeDeps<UpdateAgentTx> & { readonly policy: () => Policy; readonly governance?: () => GovernancePolicy };
 
 /**
  * Replaces an agent's state with `produce(current)` (SCIM PUT, or PATCH applied to the current
@@ -65,9 +67,11 @@ export async function updateAgent(
     const changed = changedFields(current, change);
     if (changed.length === 0) return null;
     if (toolsChanged && change.delegationId !== null) {
+      // The new delegation lasts as long as policy.maxDelegationDays allows for its riskiest tool (no limit: open-ended).
+      const expiresAt = boundDelegationExpiry({ requestedTools, tools: null, notBefore: null, expiresAt: null }, deps.policy(), deps.governance?.().maxDelegationMs ?? {}, now);
       await tx.insertDelegation({
         id: change.delegationId, agentId: id, approver: context.actor, justification: 'requested tools changed over SCIM',
-        tools: requestedTools, targetSystems: [], notBefore: null, expiresAt: null, createdAt: now,
+        tools: requestedTools, targetSystems: [], notBefore: null, expiresAt, createdAt: now,
       });
     }
     await tx.updateAgentRow(id, change, now);

@@ -27,7 +27,7 @@ function actorOf(request: { principal?: { tokenId?: string } | null }): string {
   return `admin_token:${request.principal?.tokenId ?? 'unknown'}`;
 }
 
-function hypothesisOf(body: z.output<typeof whatIfSchema>): Hypothesis {
+export function hypothesisOf(body: z.output<typeof whatIfSchema>): Hypothesis {
   switch (body.kind) {
     case 'sponsor_leaves':
       return body;

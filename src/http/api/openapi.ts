@@ -36,7 +36,7 @@ export function buildOpenApi(routes: readonly RouteSpec[], info: { version: stri
     for (const [status, response] of Object.entries(route.responses)) {
       responses[status] = {
         description: response.description,
-        ...(response.schema === undefined ? {} : { content: { 'application/json': { schema: convert(response.schema, 'output') } } }),
+        ...(response.schema === undefined ? {} : { content: { [response.contentType ?? 'application/json']: { schema: convert(response.schema, 'output') } } }),
       };
     }
     responses['default'] = { description: 'Error', content: { 'application/problem+json': { schema: convert(problemSchema, 'output') } } };

@@ -6,6 +6,8 @@ export interface RouteResult {
   readonly status: number;
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /** A streamed body instead of `body` (exports): written chunk by chunk with backpressure. */
+  readonly stream?: { readonly contentType: string; readonly chunks: AsyncIterable<string> };
 }
 
 /** One admin API operation: how it is validated, authorised, served and documented, in one place. */
@@ -20,6 +22,7 @@ export interface RouteSpec {
   readonly params?: z.ZodObject;
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
-  readonly responses: Readonly<Record<number, { readonly description: string; readonly schema?: z.ZodType }>>;
+  /** `contentType` defaults to application/json; for a stream, `schema` describes one item (e.g. one JSON line). */
+  readonly responses: Readonly<Record<number, { readonly description: string; readonly schema?: z.ZodType; readonly contentType?: string }>>;
   readonly handle: (input: { params: unknown; query: unknown; body: unknown; request: Request }) => Promise<RouteResult>;
 }

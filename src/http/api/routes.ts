@@ -3,8 +3,10 @@ import { registerAgent, type RegisterAgentDeps, type RegisterAgentInput } from '
 import type { ReadModels, StatusView } from '../../app/queries/views.js';
 import { AppError } from '../../domain/errors.js';
 import type { RouteSpec } from './route-spec.js';
+import { auditRoutes, type AuditApi } from './audit-routes.js';
 import { governanceRoutes, type GovernanceApi } from './governance-routes.js';
 import { historyRoutes, type AgentHistoryApi } from './history-routes.js';
+import { metricsRoutes, type MetricsApi } from './metrics-routes.js';
 import { peopleRoutes, type PeopleApi } from './people-routes.js';
 import { sourceRoutes, type SourceApi } from './source-routes.js';
 import { targetRoutes, type TargetApi } from './target-routes.js';
@@ -26,6 +28,10 @@ export interface ApiDeps {
   readonly people?: PeopleApi;
   /** Entitlement versions of an agent (dashboard timeline). */
   readonly history?: AgentHistoryApi;
+  /** Audit log search, export and verification. */
+  readonly audit?: AuditApi;
+  /** Time series for the dashboard's charts (propagation latency). */
+  readonly metrics?: MetricsApi;
 }
 
 const idParams = z.strictObject({ id: z.uuid() });
@@ -105,6 +111,8 @@ export function apiRoutes(deps: ApiDeps): RouteSpec[] {
     ...(deps.governance === undefined ? [] : governanceRoutes(deps.governance)),
     ...(deps.people === undefined ? [] : peopleRoutes(deps.people)),
     ...(deps.history === undefined ? [] : historyRoutes(deps.history)),
+    ...(deps.audit === undefined ? [] : auditRoutes(deps.audit)),
+    ...(deps.metrics === undefined ? [] : metricsRoutes(deps.metrics)),
   ];
 }
 

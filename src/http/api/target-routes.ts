@@ -24,7 +24,7 @@ export const targetSchema = z.object({
   lastDrift: driftRunSchema.nullable(),
 });
 
-const deadLetterSchema = z.object({
+export const deadLetterSchema = z.object({
   jobId: z.string(), agentId: z.uuid(), version: z.number().int(), attempts: z.number().int(), lastError: z.string(), failedAt: timestamp.nullable(),
 });
 
@@ -33,6 +33,9 @@ const driftReportSchema = z.object({
   restored: z.number().int(), failed: z.number().int(),
   repairs: z.array(z.object({ agentId: z.uuid(), version: z.number().int(), removed: z.array(z.string()), restored: z.array(z.string()) })),
 });
+
+export type TargetView = z.output<typeof targetSchema>;
+export type DeadLetterView = z.output<typeof deadLetterSchema>;
 
 /** Targets as the admin API needs them; wired in src/main from the delivery and drift use cases. */
 export interface TargetApi {

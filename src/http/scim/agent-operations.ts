@@ -3,6 +3,7 @@ import { provisionAgent, type ProvisionAgentTx } from '../../app/agents/provisio
 import { retireAgent } from '../../app/agents/retire-agent.js';
 import { updateAgent, type UpdateAgentTx } from '../../app/agents/update-agent.js';
 import type { DirectoryQuery, Page } from '../../app/directory/directory-query.js';
+import type { GovernancePolicy } from '../../app/governance/policy.js';
 import type { Clock, Logger, Policy, WorkQueue } from '../../app/ports.js';
 import { LIST_RESPONSE } from './constants.js';
 import { AGENT_READ_ONLY, agentLocation, canonicalAgentAttribute, toAgentWrite, toScimAgent, writableAgent } from './agent-resource.js';
@@ -23,6 +24,8 @@ export interface AgentScimDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly policy: () => Policy;
+  /** Delegation lifetime limits per risk class apply to agents pushed over SCIM too. */
+  readonly governance: () => GovernancePolicy;
 }
 
 export interface AgentOperations {

@@ -48,12 +48,38 @@ dl.facts dd { margin: 0; }
 .live-status { font-size: .8rem; color: var(--muted); }
 .notice { padding: .6rem 1rem; border-radius: 6px; border: 1px solid var(--bad-fg); background: var(--bad-bg); color: var(--bad-fg); }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .9em; }
+summary:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+.notice-ok { border-color: var(--ok-fg); background: var(--ok-bg); color: var(--ok-fg); }
+.notice-bad { border-color: var(--bad-fg); background: var(--bad-bg); color: var(--bad-fg); }
+h3 { font-size: 1rem; margin: .25rem 0 .5rem; }
+section.held { border-color: var(--warn-fg); background: var(--warn-bg); }
+figure.chart { margin: 0 0 1rem; background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; }
+figure.chart figcaption { font-weight: 600; margin-bottom: .4rem; }
+figure.chart svg { display: block; max-width: 100%; height: auto; background: var(--bg); }
+figure.chart .grid-line { stroke: var(--line); stroke-width: 1; }
+figure.chart .axis { fill: var(--muted); font-size: 11px; }
+figure.chart path { fill: none; stroke-width: 2; }
+figure.chart path.p50 { stroke: #0550ae; }
+figure.chart path.p99 { stroke: #a40e26; stroke-dasharray: 6 4; }
+figure.chart circle.p50 { fill: #0550ae; }
+figure.chart circle.p99 { fill: #a40e26; }
+.legend { font-size: .85rem; margin: .4rem 0; }
+.swatch { display: inline-block; width: 1.5rem; height: 0; vertical-align: middle; margin: 0 .25rem 0 .5rem; border-top: 3px solid #0550ae; }
+.swatch-p99 { border-top: 3px dashed #a40e26; }
+form.what-if fieldset { border: 1px solid var(--line); border-radius: 6px; margin: 0 0 1rem; padding: .5rem 1rem .75rem; }
+form.what-if legend { font-weight: 600; padding: 0 .25rem; }
+form.what-if .choice { margin: .2rem 0; }
+form.what-if .fields { display: grid; grid-template-columns: max-content minmax(12rem, 28rem) 1fr; gap: .4rem .75rem; align-items: center; }
+form.what-if .fields label { font-weight: 600; }
+.hint { font-size: .85rem; color: var(--muted); }
+input[type="radio"]:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
 `;
 
 /**
  * Live updates by polling: each element with data-live="<url>" is refreshed from that HTML fragment every
  * data-interval ms while the tab is visible. Polls carry X-Tether-Poll so they do not count as activity
- * (the idle timeout still applies); a 401 means the session ended, so the page reloads into sign-in.
+ * (the idle timeout still applies); a 401 means the session ended, so the page reloads into sign-in. A
+ * region holding keyboard focus is left alone until focus moves on.
  */
 export const SCRIPT = `
 (() => {
@@ -73,6 +99,9 @@ export const SCRIPT = `
         if (response.status === 401) { window.location.reload(); return; }
         if (!response.ok) { if (status) status.textContent = 'Live updates paused (' + response.status + ')'; return; }
         const markup = await response.text();
+        // Never pull a focused control (a Retry button, an open summary) out from under a keyboard user:
+        // the region catches up on the first poll after focus leaves it.
+        if (region.contains(document.activeElement) && document.activeElement !== document.body) return;
         if (markup !== last) { last = markup; region.innerHTML = markup; }
         if (status) status.textContent = 'Updated ' + new Date().toLocaleTimeString();
       } catch {

@@ -4,6 +4,7 @@ import type { AuditEntry } from '../../app/records.js';
 import type { ApiDeps } from '../api/routes.js';
 import type { SamlSignOn } from '../auth/saml.js';
 import type { SessionSettings } from '../auth/session.js';
+import type { BoardQueue } from './queues-routes.js';
 
 export interface UiDeps {
   /** The admin API's own data sources and use cases: the dashboard reads and acts through nothing else. */
@@ -18,4 +19,6 @@ export interface UiDeps {
   readonly audit: (entry: AuditEntry) => Promise<void>;
   readonly logger: Logger;
   readonly clock: () => Date;
+  /** Every BullMQ queue, shown read-only by bull-board at /ui/queues; absent: no queues page. */
+  readonly boardQueues?: readonly BoardQueue[];
 }

@@ -1,3 +1,4 @@
+import { CSRF_FIELD } from '../auth/csrf.js';
 import { html, type Html } from './html.js';
 
 /** A timestamp as a <time> element: machine-readable ISO, human-readable UTC. */
@@ -37,4 +38,17 @@ export function riskBadge(risk: string): Html {
 export function query(values: Readonly<Record<string, string | undefined>>): string {
   const entries = Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== '');
   return entries.length === 0 ? '' : `?${new URLSearchParams(entries).toString()}`;
+}
+
+/**
+ * A state-changing button: a one-button POST form carrying the session's CSRF token. `label` is what sighted
+ * users read; `name` is the accessible name when the label alone is ambiguous in a table ("Retry" which?).
+ */
+export function postButton(action: string, csrf: string, label: string, options: { tone?: 'primary' | 'danger'; name?: string } = {}): Html {
+  return html`<form method="post" action="${action}" class="inline"><input type="hidden" name="${CSRF_FIELD}" value="${csrf}"><button type="submit"${options.tone === undefined ? '' : html` class="${options.tone}"`}${options.name === undefined ? '' : html` aria-label="${options.name}"`}>${label}</button></form>`;
+}
+
+/** An outcome notice after a POST-redirect-GET; role=status so screen readers announce it. */
+export function notice(text: string | undefined, tone: 'ok' | 'bad' = 'ok'): Html {
+  return text === undefined ? html`` : html`<p class="notice notice-${tone}" role="status">${text}</p>`;
 }

@@ -2,12 +2,18 @@ import type { AdminSessionUser } from '../auth/session.js';
 import { CSRF_FIELD } from '../auth/csrf.js';
 import { html, type Html } from './html.js';
 
-export type NavItem = 'overview' | 'agents' | 'people';
+export type NavItem = 'overview' | 'agents' | 'people' | 'sources' | 'targets' | 'what-if' | 'audit' | 'queues';
 
 const NAV: readonly { id: NavItem; href: string; label: string }[] = [
   { id: 'overview', href: '/ui', label: 'Overview' },
   { id: 'agents', href: '/ui/agents', label: 'Agents' },
   { id: 'people', href: '/ui/people', label: 'People' },
+  { id: 'sources', href: '/ui/sources', label: 'Sources' },
+  { id: 'targets', href: '/ui/targets', label: 'Targets' },
+  { id: 'what-if', href: '/ui/what-if', label: 'What-if' },
+  { id: 'audit', href: '/ui/audit', label: 'Audit log' },
+  // bull-board's own page (read-only), not rendered with this layout.
+  { id: 'queues', href: '/ui/queues', label: 'Queues' },
 ];
 
 export interface PageContext {

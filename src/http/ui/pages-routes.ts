@@ -12,6 +12,8 @@ import { overviewBody, overviewFragment, type OverviewData } from './pages/overv
 import { peopleBody, personBody } from './pages/people.js';
 import type { UiDeps } from './deps.js';
 import { requireUiRole } from './guards.js';
+import { auditPages } from './audit-routes.js';
+import { opsPages } from './ops-routes.js';
 
 interface PagesDeps extends UiDeps {
   readonly actorOf: (request: Request) => string;
@@ -44,12 +46,13 @@ export function uiPages(deps: PagesDeps): Router {
   const { api } = deps;
 
   const overview = async (): Promise<OverviewData> => {
-    const [status, sources, events] = await Promise.all([
+    const [status, sources, events, latency] = await Promise.all([
       api.status(),
       api.sources?.list() ?? Promise.resolve([]),
       api.readModels.listChangeEvents({ limit: 200 }),
+      api.metrics?.propagationLatency({ minutes: 60, bucketSeconds: 60 }) ?? Promise.resolve(null),
     ]);
-    return { status, sources, events };
+    return { status, sources, events, latency };
   };
   const agent = async (id: string) => {
     const view = await api.readModels.getAgent(id);
@@ -111,12 +114,9 @@ export function uiPages(deps: PagesDeps): Router {
     await decideGrant(api.governance.grants, deps.actorOf(request), id, grantId, action === 'confirm' ? 'confirmed' : 'rejected');
     response.redirect(303, `/ui/agents/${id}#grants`);
   });
-  router.post('/sources/:id/reconcile', requireUiRole('operator'), async (request, response) => {
-    const sourceId = z.string().min(1).max(63).parse(request.params['id']);
-    if (api.sources === undefined) throw new AppError('not_found', 'no sources', { detail: 'No directory sources' });
-    await api.sources.reconcile(sourceId, deps.actorOf(request));
-    await deps.audit({ at: deps.clock(), actor: deps.actorOf(request), action: 'source.reconcile_requested', subjectType: 'source', subjectId: sourceId, detail: { requestId: request.id } });
-    response.redirect(303, '/ui');
-  });
+  // Sources (reconcile, held runs), targets (dead letters, retry) and the what-if form.
+  router.use(opsPages(deps));
+  // The audit log: search, JSON lines export (docs/governance.md).
+  router.use(auditPages(deps));
   return router;
 }

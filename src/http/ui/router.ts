@@ -11,6 +11,7 @@ import { errorBody, notConfiguredBody, signedOutBody } from './pages/messages.js
 import type { UiDeps } from './deps.js';
 import { safeReturnPath } from './guards.js';
 import { uiPages } from './pages-routes.js';
+import { markBoardPolls, queuesBoard } from './queues-routes.js';
 
 
 
@@ -99,6 +100,7 @@ export function uiRouter(deps: UiDeps): Router {
     response.type('application/samlmetadata+xml').send(deps.saml.metadata);
   });
   router.use(deps.session.middleware);
+  router.use(markBoardPolls(POLL_HEADER));
   router.use(sessionTimeouts(deps.session, () => deps.clock().getTime()));
 
   // Authenticated by the IdP's signature and the one-time InResponseTo, not by the (absent) session cookie.
@@ -156,6 +158,8 @@ export function uiRouter(deps: UiDeps): Router {
   });
 
   router.use(requireUser());
+  // Queue internals (bull-board), read-only, for every signed-in role.
+  if (deps.boardQueues !== undefined) router.use(queuesBoard(deps.boardQueues));
   router.use(uiPages({ ...deps, actorOf, render: (request, title, nav, body) => page(pageContext(request), title, nav, body) }));
   router.use((request, _response, next) => {
     next(new AppError('not_found', 'no such page', { detail: `No page ${request.baseUrl}${request.path}` }));

@@ -92,7 +92,7 @@ describe('computeEntitlements properties', () => {
           const tool = input.catalog.get(toolId);
           const expected =
             tool === undefined ? 'unknown_tool'
-            : !anyToolMatches(input.agent.delegation!.tools, toolId) ? 'not_delegated'
+            : !anyToolMatches(input.agent.delegation!.tools, toolId) || (tool.risk === 'orchestrate' && !input.agent.delegation!.tools.includes(toolId)) ? 'not_delegated'
             : findCoverage(input.rules, input.sponsor!, toolId) === null ? 'not_covered'
             : !ceiling.risks.includes(tool.risk) || anyToolMatches(ceiling.deny, toolId) ? 'ceiling'
             : undefined;

@@ -139,9 +139,24 @@ describe('computeEntitlements: per-tool decisions', () => {
     expect(result.denied).toEqual([
       { toolId: 'crm.export.read', reason: 'ceiling' },
       { toolId: 'hr.people.read', reason: 'not_delegated' },
-      { toolId: 'ops.agents.run', reason: 'ceiling' },
+      // Orchestrate tools need explicit approval: the delegation's pattern ops.* does not cover them.
+      { toolId: 'ops.agents.run', reason: 'not_delegated' },
       { toolId: 'zz.ghost.read', reason: 'unknown_tool' },
     ]);
+  });
+
+  it('grants an orchestrate tool only when the delegation names it by id', () => {
+    const production = (tools: string[]) => computeEntitlements(
+      input({
+        catalog,
+        rules,
+        agent: agent({ environment: 'production', requestedTools: ['ops.agents.run'], delegation: delegation({ tools }) }),
+        sponsor: sponsor({ groups: [{ id: 'g-1', name: 'Sales' }] }),
+      }),
+    );
+    expect(production(['*']).denied).toEqual([{ toolId: 'ops.agents.run', reason: 'not_delegated' }]);
+    expect(production(['ops.*']).denied).toEqual([{ toolId: 'ops.agents.run', reason: 'not_delegated' }]);
+    expect(ids(production(['ops.agents.run']))).toEqual(['ops.agents.run']);
   });
 
   it('checks delegation before coverage and coverage before the ceiling', () => {

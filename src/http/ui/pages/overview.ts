@@ -1,5 +1,7 @@
+import type { LatencySeries } from '../../../app/queries/latency.js';
 import type { ChangeEventView, StatusView } from '../../../app/queries/views.js';
 import type { SourceView } from '../../api/source-routes.js';
+import { latencyChart } from '../chart.js';
 import { badge, ms, seconds, time } from '../format.js';
 import { html, type Html } from '../html.js';
 
@@ -7,11 +9,14 @@ export interface OverviewData {
   readonly status: StatusView;
   readonly sources: readonly SourceView[];
   readonly events: readonly ChangeEventView[];
+  /** Propagation latency over time; null when this instance has no metrics source wired. */
+  readonly latency: LatencySeries | null;
 }
 
 const LEAVER_KINDS = new Set(['leaver']);
 
-function sourceHealth(source: SourceView): Html {
+/** One word for a source's state (shared with the sources page). */
+export function sourceHealth(source: SourceView): Html {
   const sync = source.sync;
   if (sync === null) return badge('push (SCIM)', 'neutral');
   if (sync.held !== null) return badge('held: needs a decision', 'warn');
@@ -80,6 +85,7 @@ function eventsTable(events: readonly ChangeEventView[], caption: string): Html 
 export function overviewFragment(data: OverviewData): Html {
   const leavers = data.events.filter((event) => LEAVER_KINDS.has(event.kind)).slice(0, 10);
   return html`${numbers(data.status)}
+${data.latency === null ? '' : latencyChart(data.latency)}
 ${sourcesTable(data)}
 ${queuesTable(data.status)}
 ${eventsTable(leavers, 'Recent leavers (sponsors deactivated or deleted) and the agents whose rights they revoked')}

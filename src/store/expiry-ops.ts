@@ -1,0 +1,73 @@
+import type { ExpiryNotice, ExpiryState } from '../app/governance/expiry.js';
+import type { AgentState } from '../domain/types.js';
+import type { Queryable } from './db.js';
+import { isUuid } from './ids.js';
+
+/** Whether an expiry of the given subject already has a notice of this kind (correlated on a = agents, d = delegations). */
+const noticeExists = (kind: 'expiring' | 'expired', subject: 'agent' | 'delegation') => `exists (
+  select 1 from expiry_notices n where n.agent_id = a.id and n.kind = '${kind}' and n.subject = '${subject}'
+   and n.expires_at = ${subject === 'agent' ? 'a.expires_at' : 'd.expires_at'})`;
+
+/** The expiry sweep's queries: who still holds rights past an expiry, whose expiry is near, and what was sent. */
+export function expiryOps(q: Queryable) {
+  return {
+    /** Live agents whose current version still grants something although the agent or its delegation has expired by `now`. */
+    async dueExpiries(now: Date, limit: number): Promise<string[]> {
+      const result = await q.query<{ id: string }>(
+        `select a.id from agents a
+           left join delegations d on d.id = a.delegation_id
+           join entitlement_versions v on v.agent_id = a.id and v.version = a.current_version
+          where a.state <> 'retired' and v.entitlements <> '[]'::jsonb
+            and ((a.expires_at <= $1 and not ${noticeExists('expired', 'agent')})
+              or (d.expires_at <= $1 and not ${noticeExists('expired', 'delegation')}))
+          order by a.id limit $2`,
+        [now, limit],
+      );
+      return result.rows.map((row) => row.id);
+    },
+
+    /** Live agents with an agent or delegation expiry in (now, until] that has had no notice yet. */
+    async dueExpiryNotices(now: Date, until: Date, limit: number): Promise<string[]> {
+      const result = await q.query<{ id: string }>(
+        `select a.id from agents a
+           left join delegations d on d.id = a.delegation_id
+          where a.state <> 'retired'
+            and ((a.expires_at > $1 and a.expires_at <= $2 and not ${noticeExists('expiring', 'agent')})
+              or (d.expires_at > $1 and d.expires_at <= $2 and not ${noticeExists('expiring', 'delegation')}))
+          order by a.id limit $3`,
+        [now, until, limit],
+      );
+      return result.rows.map((row) => row.id);
+    },
+
+    /** The agent row locked, with its delegation's expiry and whether its current version grants anything. */
+    async lockExpiryState(agentId: string): Promise<ExpiryState | null> {
+      if (!isUuid(agentId)) return null;
+      const result = await q.query<{
+        id: string; state: AgentState; sponsor_id: string; expires_at: Date | null; delegation_id: string | null; d_expires_at: Date | null; holds: boolean | null;
+      }>(
+        `select a.id, a.state, a.sponsor_id, a.expires_at, a.delegation_id, d.expires_at as d_expires_at,
+                (select v.entitlements <> '[]'::jsonb from entitlement_versions v where v.agent_id = a.id and v.version = a.current_version) as holds
+           from agents a left join delegations d on d.id = a.delegation_id
+          where a.id = $1 for update of a`,
+        [agentId],
+      );
+      const row = result.rows[0];
+      if (row === undefined) return null;
+      return {
+        agentId: row.id, state: row.state, sponsorId: row.sponsor_id, delegationId: row.delegation_id,
+        facts: { agentExpiresAt: row.expires_at, delegationExpiresAt: row.d_expires_at }, holdsRights: row.holds === true,
+      };
+    },
+
+    /** Records a notice; false when this one (agent, subject, expiry, kind) was recorded before. */
+    async recordExpiryNotice(notice: ExpiryNotice, now: Date): Promise<boolean> {
+      const result = await q.query(
+        `insert into expiry_notices (agent_id, subject, expires_at, kind, delegation_id, sent_at) values ($1, $2, $3, $4, $5, $6)
+         on conflict do nothing`,
+        [notice.agentId, notice.subject, notice.expiresAt, notice.kind, notice.delegationId, now],
+      );
+      return result.rowCount === 1;
+    },
+  };
+}
