@@ -8,6 +8,7 @@ import { filterToSql, SqlParams } from './filter-sql.js';
 import { GROUP_MAPPING, GROUP_SORT, USER_MAPPING, USER_SORT } from './directory-mappings.js';
 import { isUniqueViolation, toGroup, toPerson, type GroupRow, type PersonRow } from './rows.js';
 import { isUuid } from './ids.js';
+import { hot } from './prepared.js';
 
 const PERSON_COLUMNS = 'id, source_id, external_id, user_name, display_name, active, attributes, resource, version, created_at, updated_at';
 const GROUP_COLUMNS = 'id, source_id, external_id, display_name, resource, version, created_at, updated_at';
@@ -24,22 +25,22 @@ const PERSONS_UNDER_SQL = `
   select distinct id from reach where kind = 'User'`;
 
 /** Every group a person is in, directly or through nesting. */
-const GROUPS_OF_SQL = `
+const GROUPS_OF_SQL = hot('groups_of', `
   with recursive up(id) as (
     select m.group_id from memberships m where m.member_id = $1
     union
     select m.group_id from memberships m join up on m.member_id = up.id
   )
-  select g.id, g.display_name from up join groups g on g.id = up.id and g.deleted_at is null`;
+  select g.id, g.display_name from up join groups g on g.id = up.id and g.deleted_at is null`);
 
 /** GROUPS_OF_SQL for many people at once, each group tagged with the person it was reached from. */
-const GROUPS_OF_MANY_SQL = `
+const GROUPS_OF_MANY_SQL = hot('groups_of_many', `
   with recursive up(person_id, group_id) as (
     select m.member_id, m.group_id from memberships m where m.member_id = any($1::uuid[])
     union
     select up.person_id, m.group_id from memberships m join up on m.member_id = up.group_id
   )
-  select up.person_id, up.group_id from up join groups g on g.id = up.group_id and g.deleted_at is null`;
+  select up.person_id, up.group_id from up join groups g on g.id = up.group_id and g.deleted_at is null`);
 
 /** What changeMembers did. */
 export interface MemberChange {
@@ -57,6 +58,45 @@ function groupRowFromJson(json: Record<string, unknown>): GroupRow {
   return { ...json, created_at: new Date(json['created_at'] as string), updated_at: new Date(json['updated_at'] as string) } as unknown as GroupRow;
 }
 
+const LOCK_PEOPLE_SQL = hot('lock_people', `select ${PERSON_COLUMNS} from persons where id = any($1::uuid[]) and deleted_at is null order by id for update`);
+
+const UPDATE_PEOPLE_SQL = hot('update_people', `update persons p set external_id = w.external_id, user_name = w.user_name, display_name = w.display_name, active = w.active,
+           attributes = w.attributes::jsonb, resource = w.resource::jsonb, version = p.version + 1, updated_at = $8
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::text[])
+             as w(id, external_id, user_name, display_name, active, attributes, resource)
+          where p.id = w.id
+          returning ${PERSON_COLUMNS.split(', ').map((name) => `p.${name}`).join(', ')}`);
+
+const CHANGE_MEMBERS_SQL = hot('change_members', `with recursive wanted as (
+           select w.id, w.display from unnest($3::uuid[], $4::text[]) as w(id, display)
+         ), known as (
+           select p.id, 'User' as type from persons p join wanted w on w.id = p.id where p.source_id = $1 and p.deleted_at is null
+           union all
+           select g.id, 'Group' from groups g join wanted w on w.id = g.id where g.source_id = $1 and g.deleted_at is null and g.id <> $2
+         ), removed as (
+           delete from memberships where group_id = $2 and member_id = any($5::uuid[]) returning member_id, member_type
+         ), added as (
+           insert into memberships (group_id, member_id, member_type, display, added_at)
+           select $2, k.id, k.type, w.display, $6 from known k join wanted w on w.id = k.id
+           on conflict do nothing returning member_id, member_type
+         ), changed as (
+           select member_id, member_type from removed union all select member_id, member_type from added
+         ), reach(id, kind) as (
+           select member_id, member_type from changed
+           union
+           select m.member_id, m.member_type from memberships m join reach r on r.kind = 'Group' and m.group_id = r.id
+         ), touched as (
+           update groups set version = version + 1, updated_at = $6 where id = $2 and exists (select 1 from changed)
+           returning ${GROUP_COLUMNS}
+         )
+         select 'added' as what, member_id::text as id, null::jsonb as row from added
+         union all select 'removed', member_id::text, null from removed
+         union all select 'known', id::text, null from known
+         union all select 'affected', r.id::text, null from reach r join persons p on p.id = r.id and p.deleted_at is null where r.kind = 'User'
+         union all select 'group', id::text, to_jsonb(touched) from touched`);
+
+const LOCK_GROUP_SQL = hot('lock_group', `select ${GROUP_COLUMNS} from groups where id = $1 and source_id = $2 and deleted_at is null for update`);
+
 function uniqueness(error: unknown, detail: string): unknown {
   return isUniqueViolation(error) ? new AppError('uniqueness', detail, { detail, cause: error }) : error;
 }
@@ -71,7 +111,7 @@ export function directoryOps(q: Queryable) {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return [];
     const result = await q.query<PersonRow>(
-      `select ${PERSON_COLUMNS} from persons where id = any($1::uuid[]) and deleted_at is null order by id for update`,
+      LOCK_PEOPLE_SQL,
       [valid],
     );
     return result.rows.map(toPerson);
@@ -83,12 +123,7 @@ export function directoryOps(q: Queryable) {
     const column = <V>(pick: (write: PersonWrite) => V) => writes.map((entry) => pick(entry.write));
     try {
       const result = await q.query<PersonRow>(
-        `update persons p set external_id = w.external_id, user_name = w.user_name, display_name = w.display_name, active = w.active,
-           attributes = w.attributes::jsonb, resource = w.resource::jsonb, version = p.version + 1, updated_at = $8
-           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::text[])
-             as w(id, external_id, user_name, display_name, active, attributes, resource)
-          where p.id = w.id
-          returning ${PERSON_COLUMNS.split(', ').map((name) => `p.${name}`).join(', ')}`,
+        UPDATE_PEOPLE_SQL,
         [writes.map((entry) => entry.id), column((w) => w.externalId), column((w) => w.userName), column((w) => w.displayName),
           column((w) => w.active), column((w) => JSON.stringify(w.attributes)), column((w) => JSON.stringify(w.resource)), now],
       );
@@ -183,10 +218,7 @@ export function directoryOps(q: Queryable) {
 
     async lockGroup(sourceId: string, id: string): Promise<GroupRecord | null> {
       if (!isUuid(id)) return null;
-      const result = await q.query<GroupRow>(
-        `select ${GROUP_COLUMNS} from groups where id = $1 and source_id = $2 and deleted_at is null for update`,
-        [id, sourceId],
-      );
+      const result = await q.query<GroupRow>(LOCK_GROUP_SQL, [id, sourceId]);
       return result.rows[0] === undefined ? null : toGroup(result.rows[0]);
     },
 
@@ -272,33 +304,7 @@ export function directoryOps(q: Queryable) {
     ): Promise<MemberChange> {
       const adds = add.filter((member) => isUuid(member.id) && member.id !== groupId);
       const result = await q.query<{ what: 'added' | 'removed' | 'known' | 'affected' | 'group'; id: string; row: GroupRow | null }>(
-        `with recursive wanted as (
-           select w.id, w.display from unnest($3::uuid[], $4::text[]) as w(id, display)
-         ), known as (
-           select p.id, 'User' as type from persons p join wanted w on w.id = p.id where p.source_id = $1 and p.deleted_at is null
-           union all
-           select g.id, 'Group' from groups g join wanted w on w.id = g.id where g.source_id = $1 and g.deleted_at is null and g.id <> $2
-         ), removed as (
-           delete from memberships where group_id = $2 and member_id = any($5::uuid[]) returning member_id, member_type
-         ), added as (
-           insert into memberships (group_id, member_id, member_type, display, added_at)
-           select $2, k.id, k.type, w.display, $6 from known k join wanted w on w.id = k.id
-           on conflict do nothing returning member_id, member_type
-         ), changed as (
-           select member_id, member_type from removed union all select member_id, member_type from added
-         ), reach(id, kind) as (
-           select member_id, member_type from changed
-           union
-           select m.member_id, m.member_type from memberships m join reach r on r.kind = 'Group' and m.group_id = r.id
-         ), touched as (
-           update groups set version = version + 1, updated_at = $6 where id = $2 and exists (select 1 from changed)
-           returning ${GROUP_COLUMNS}
-         )
-         select 'added' as what, member_id::text as id, null::jsonb as row from added
-         union all select 'removed', member_id::text, null from removed
-         union all select 'known', id::text, null from known
-         union all select 'affected', r.id::text, null from reach r join persons p on p.id = r.id and p.deleted_at is null where r.kind = 'User'
-         union all select 'group', id::text, to_jsonb(touched) from touched`,
+        CHANGE_MEMBERS_SQL,
         [sourceId, groupId, adds.map((member) => member.id), adds.map((member) => member.display), removeIds.filter(isUuid), now],
       );
       const change: MemberChange = { added: [], removed: [], known: [], affectedPersonIds: [], touched: null };

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { AppError } from '../domain/errors.js';
 import type { Db, Queryable, QueryResult } from './db.js';
+import { preparedName } from './prepared.js';
 
 // Return int8 (bigserial ids, count(*)) as JS numbers: Tether's counters stay far below 2^53.
 pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
@@ -43,7 +44,10 @@ export function createPgDb(options: PgDbOptions): Db {
 
   const run = async <Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) => {
     try {
-      const result = await client.query(sql, params as unknown[] | undefined);
+      const name = preparedName(sql);
+      const result = name === undefined
+        ? await client.query(sql, params as unknown[] | undefined)
+        : await client.query({ name, text: sql, values: (params ?? []) as unknown[] });
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 } satisfies QueryResult<Row>;
     } catch (error) {
       throw translatePgError(error);

@@ -4,7 +4,28 @@ import type { PendingRecompute } from '../app/pipeline/recompute-sponsor.js';
 import type { AuditEntry, ChangeEventWrite, OutboxRow } from '../app/records.js';
 import { AUDIT_COLUMNS, auditColumns } from './audit.js';
 import type { Queryable } from './db.js';
+import { hot } from './prepared.js';
 import { targetOps } from './target-ops.js';
+
+const RECORD_CHANGES_SQL = hot('record_changes', `with event as (
+       insert into change_events (id, source_id, origin, kind, subject_type, subject_id, detail, source_time, received_at, committed_at)
+       select id, source_id, origin, kind, subject_type, subject_id, detail::jsonb, source_time, received_at, committed_at
+         from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[])
+           as e(id, source_id, origin, kind, subject_type, subject_id, detail, source_time, received_at, committed_at)
+     ), audit as (
+       insert into audit_log ${AUDIT_COLUMNS}
+       select at, actor, action, subject_type, subject_id, detail::jsonb
+         from unnest($11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
+           as a(at, actor, action, subject_type, subject_id, detail)
+     ), sponsors as (
+       select p.event_id, p.person_id from unnest($17::uuid[], $18::uuid[]) as p(event_id, person_id)
+        where exists (select 1 from agents a where a.state <> 'retired' and a.sponsor_id = p.person_id)
+           -- @> (not = any) so the GIN index on backup_sponsor_ids answers.
+           or exists (select 1 from agents a where a.state <> 'retired' and a.backup_sponsor_ids @> array[p.person_id])
+     )
+     insert into outbox (kind, person_id, change_event_id, created_at)
+     select 'recompute', person_id, event_id, now() from sponsors
+     returning person_id, change_event_id`);
 
 /** One change event with its audit entry and the people whose sponsored agents it may affect. */
 export interface RecordedChangeWrite {
@@ -24,25 +45,7 @@ async function recordChanges(q: Queryable, changes: readonly RecordedChangeWrite
   const column = <V>(pick: (change: RecordedChangeWrite) => V) => changes.map(pick);
   const json = (value: unknown) => JSON.stringify(value);
   const result = await q.query<{ person_id: string; change_event_id: string }>(
-    `with event as (
-       insert into change_events (id, source_id, origin, kind, subject_type, subject_id, detail, source_time, received_at, committed_at)
-       select id, source_id, origin, kind, subject_type, subject_id, detail::jsonb, source_time, received_at, committed_at
-         from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[])
-           as e(id, source_id, origin, kind, subject_type, subject_id, detail, source_time, received_at, committed_at)
-     ), audit as (
-       insert into audit_log ${AUDIT_COLUMNS}
-       select at, actor, action, subject_type, subject_id, detail::jsonb
-         from unnest($11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
-           as a(at, actor, action, subject_type, subject_id, detail)
-     ), sponsors as (
-       select p.event_id, p.person_id from unnest($17::uuid[], $18::uuid[]) as p(event_id, person_id)
-        where exists (select 1 from agents a where a.state <> 'retired' and a.sponsor_id = p.person_id)
-           -- @> (not = any) so the GIN index on backup_sponsor_ids answers.
-           or exists (select 1 from agents a where a.state <> 'retired' and a.backup_sponsor_ids @> array[p.person_id])
-     )
-     insert into outbox (kind, person_id, change_event_id, created_at)
-     select 'recompute', person_id, event_id, now() from sponsors
-     returning person_id, change_event_id`,
+    RECORD_CHANGES_SQL,
     [
       column((c) => c.event.id), column((c) => c.event.sourceId), column((c) => c.event.origin), column((c) => c.event.kind),
       column((c) => c.event.subjectType), column((c) => c.event.subjectId), column((c) => json(c.event.detail)),

@@ -1,4 +1,8 @@
 import type { Queryable } from './db.js';
+import { hot } from './prepared.js';
+
+/** Every authenticated request runs this lookup. */
+const FIND_TOKEN_SQL = hot('find_token', 'select id, name, kind, role, source_id, expires_at, revoked_at, token_hash, credential_id from api_tokens where token_hash = $1');
 
 export interface TokenRecord {
   readonly id: string;
@@ -21,7 +25,7 @@ export function tokenOps(q: Queryable) {
   return {
     async findTokenByHash(tokenHash: string): Promise<TokenRecord | null> {
       const result = await q.query<{ id: string; name: string; kind: 'admin' | 'scim'; role: TokenRecord['role']; source_id: string | null; expires_at: Date | null; revoked_at: Date | null; token_hash: string; credential_id: string | null }>(
-        'select id, name, kind, role, source_id, expires_at, revoked_at, token_hash, credential_id from api_tokens where token_hash = $1',
+        FIND_TOKEN_SQL,
         [tokenHash],
       );
       const row = result.rows[0];

@@ -4,6 +4,7 @@ import { createPerson } from '../../src/app/directory/people.js';
 import { personUpdates, type PersonUpdate, type PersonUpdatesDeps } from '../../src/app/directory/person-updates.js';
 import type { Policy } from '../../src/app/ports.js';
 import type { PersonRecord } from '../../src/app/records.js';
+import { directoryOps } from '../../src/store/directory-ops.js';
 import type { Store } from '../../src/store/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { RecordingQueue, scimContext, silentLogger, storeWithPolicy } from '../support/pipeline.js';
@@ -113,5 +114,14 @@ describe('person updates by group commit', () => {
     expect((settled[1] as PromiseRejectedResult).reason.message).toContain('CLASH-A');
     expect(await count(`select count(*)::int as n from persons where lower(user_name) = 'clash-a'`, [])).toBe(1);
     expect(await count(`select count(*)::int as n from change_events where subject_id = $1`, [c.id])).toBe(1);
+  });
+
+  it('sends the hot statements as prepared statements on PostgreSQL (parsed and planned once per connection)', async () => {
+    const p = await person('prepared');
+    const names = await database.db.transaction(async (tx) => {
+      await directoryOps(tx).lockPeople([p.id]);
+      return tx.query<{ name: string }>('select name from pg_prepared_statements');
+    });
+    expect(names.rows.map((row) => row.name)).toContain('tether_lock_people');
   });
 });

@@ -59,14 +59,20 @@ export async function startTether(options: {
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const url = `http://127.0.0.1:${port}`;
   if (options.command !== 'worker') {
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`tether exited with ${child.exitCode}:\n${output}`);
-        const response = await fetch(`${url}/readyz`);
-        return response.status === 200;
-      },
-      { timeoutMs: 30_000, intervalMs: 100, what: `tether readiness\n${output}` },
-    );
+    try {
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`tether exited with ${child.exitCode}:\n${output}`);
+          const response = await fetch(`${url}/readyz`);
+          return response.status === 200;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: `tether readiness\n${output}` },
+      );
+    } catch (error) {
+      // A process that never became ready must not outlive the test (it would load the machine for good).
+      child.kill('SIGKILL');
+      throw error;
+    }
   }
   return {
     url,
