@@ -96,6 +96,7 @@ export async function buildContainer(env: Env, logger: Logger, connectorDeps: Pa
     const scimAuth = createScimAuth({ credentials: config.scimAuth, accessTokens: store, clock, logger });
     const metrics = createMetrics({
       outboxPending: async () => (await store.readModels.storeStatus([])).outbox.pending,
+      queueCounts: () => queues.counts(),
     });
     const directory = buildDirectorySync(config, store, queues, clock, logger, () => policy);
     const targets = buildTargetOps(config, store, queues, connectors, metrics, clock, logger);

@@ -1,7 +1,13 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 
 /** Prometheus metrics of one Tether process. Labels are low-cardinality: never ids or names. */
-export function createMetrics(collectors: { outboxPending: () => Promise<number> }) {
+export interface MetricCollectors {
+  readonly outboxPending: () => Promise<number>;
+  /** BullMQ job counts per queue (read from Redis at scrape time). */
+  readonly queueCounts: () => Promise<readonly { name: string; waiting: number; active: number; delayed: number; failed: number }[]>;
+}
+
+export function createMetrics(collectors: MetricCollectors) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tether_process_' });
   const httpDuration = new Histogram({
@@ -67,6 +73,32 @@ export function createMetrics(collectors: { outboxPending: () => Promise<number>
       this.set(await collectors.outboxPending().catch(() => -1));
     },
   });
+  new Gauge({
+    name: 'tether_queue_jobs',
+    help: 'BullMQ jobs per queue and state (push queues summed under queue="push")',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const counts = await collectors.queueCounts().catch(() => []);
+      for (const queue of counts) {
+        const name = queue.name.startsWith('push.') ? 'push' : queue.name;
+        for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) this.labels(name, state).inc(queue[state]);
+      }
+    },
+  });
+  const syncRuns = new Counter({
+    name: 'tether_directory_sync_runs_total',
+    help: 'LDAP delta polls and full reconciliations by mode and result (succeeded, held, skipped, failed)',
+    labelNames: ['mode', 'result'] as const,
+    registers: [registry],
+  });
+  const syncEntries = new Counter({
+    name: 'tether_directory_sync_entries_total',
+    help: 'Directory entries of finished runs: seen, changed, deleted, deactivated',
+    labelNames: ['mode', 'kind'] as const,
+    registers: [registry],
+  });
   return {
     registry,
     contentType: registry.contentType,
@@ -87,6 +119,11 @@ export function createMetrics(collectors: { outboxPending: () => Promise<number>
     },
     observeExpiry(event: 'expired' | 'expiring', subject: 'agent' | 'delegation') {
       expiry.labels(event, subject).inc();
+    },
+    observeSyncRun(mode: 'delta' | 'full', result: 'succeeded' | 'held' | 'skipped' | 'failed', counts?: { seen: number; changed: number; deleted: number; deactivated: number }) {
+      syncRuns.labels(mode, result).inc();
+      if (counts === undefined) return;
+      for (const kind of ['seen', 'changed', 'deleted', 'deactivated'] as const) syncEntries.labels(mode, kind).inc(counts[kind]);
     },
     observeJob(queue: string, outcome: 'completed' | 'failed' | 'retry', seconds: number) {
       const queueLabel = queue.startsWith('push.') ? 'push' : queue;

@@ -127,7 +127,16 @@ export function startWorkers(container: Container): Running {
           agentId,
           version,
         ),
-      directorySync: async (job) => container.directory.run(job),
+      directorySync: async (job) => {
+        try {
+          const outcome = await container.directory.run(job);
+          metrics.observeSyncRun(job.mode, outcome.status, outcome.status === 'skipped' ? undefined : outcome.counts);
+          return outcome;
+        } catch (error) {
+          metrics.observeSyncRun(job.mode, 'failed');
+          throw error;
+        }
+      },
       drift: (job) => container.targets.drift(job.targetId, job.trigger, job.agentId),
       governance: () => sweepExpiries({
         store, queue: queues, clock, logger, governance: () => container.config.policy,

@@ -122,6 +122,12 @@ targets:
     await waitFor(async () => (await api('GET', '/sources/corp/runs?limit=5')).body.items.some((item: { mode: string; status: string }) => item.mode === 'delta' && item.status === 'succeeded'), {
       timeoutMs: 10_000, what: 'a delta poll',
     });
+    // Runs and queue depths are in /metrics for Prometheus.
+    const metrics = await fetch(`${tether.url}/metrics`).then((response) => response.text());
+    expect(metrics).toMatch(/tether_directory_sync_runs_total\{mode="full",result="succeeded"\} [1-9]/);
+    expect(metrics).toMatch(/tether_directory_sync_runs_total\{mode="delta",result="succeeded"\} [1-9]/);
+    expect(metrics).toMatch(/tether_directory_sync_entries_total\{mode="full",kind="seen"\} (9|[1-9]\d+)/);
+    expect(metrics).toMatch(/tether_queue_jobs\{queue="recompute",state="waiting"\} \d+/);
   });
 
   it('a directory service account with a manager becomes an agent sponsored by that person', async () => {
