@@ -54,13 +54,7 @@ export async function startServer(container: Container): Promise<Running & { por
       people: container.people,
       history: container.history,
       audit: {
-        store: {
-          searchAudit: (filter, before, limit) => store.searchAudit(filter, before, limit),
-          auditPage: (filter, after, limit) => store.auditPage(filter, after, limit),
-          auditEntry: (seq) => store.auditEntry(seq),
-          verifyAudit: () => store.verifyAudit(),
-          appendAuditEntry: (entry) => store.transaction((tx) => tx.appendAudit(entry)),
-        },
+        store,
         clock,
       },
       metrics: { propagationLatency: (query) => propagationLatency({ reader: dashboardOps(store.db), clock }, query) },

@@ -1,3 +1,4 @@
+import type { AuditEntry } from '../app/records.js';
 import { agentOps } from './agent-ops.js';
 import { appendAudit, sealAudit, verifyAuditChain } from './audit.js';
 import { auditOps } from './audit-ops.js';
@@ -42,6 +43,10 @@ export function createStore(db: Db) {
     sealAudit: () => sealAudit(db),
     transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
       return db.transaction((tx) => work(transactionOps(tx)));
+    },
+    /** One audit entry in a transaction of its own (admin actions that are not row changes). */
+    appendAuditEntry(entry: AuditEntry): Promise<void> {
+      return db.transaction((tx) => transactionOps(tx).appendAudit(entry));
     },
   };
 }

@@ -54,13 +54,7 @@ describe('audit log API and CLI', () => {
     await sealAll();
     const app = express();
     const audit: AuditApi = {
-      store: {
-        searchAudit: (filter, before, limit) => store.searchAudit(filter, before, limit),
-        auditPage: (filter, after, limit) => store.auditPage(filter, after, limit),
-        auditEntry: (seq) => store.auditEntry(seq),
-        verifyAudit: () => store.verifyAudit(),
-        appendAuditEntry: (entry) => store.transaction((tx) => tx.appendAudit(entry)),
-      },
+      store,
       clock: () => new Date(),
     };
     // The dashboard's audit pages on the same use cases (sign-in and layout are the UI router's; here the body alone).

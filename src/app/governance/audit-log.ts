@@ -20,14 +20,8 @@ export interface AuditFilter {
 }
 
 /** One entry as stored: `seq` orders entries by insertion; `chainSeq`/`hash` are set once the sealer chained it. */
-export interface AuditRecord {
+export interface AuditRecord extends AuditEntry {
   readonly seq: number;
-  readonly at: Date;
-  readonly actor: string;
-  readonly action: string;
-  readonly subjectType: string;
-  readonly subjectId: string | null;
-  readonly detail: Readonly<Record<string, unknown>>;
   readonly chainSeq: number | null;
   readonly hash: string | null;
 }
