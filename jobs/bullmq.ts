@@ -4,13 +4,14 @@
  */
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { NotificationJob, NotificationQueue } from '../src/app/governance/notices.js';
 import type { WorkQueue } from '../src/app/ports.js';
 import type { QueueInspector } from '../src/app/queries/status.js';
 import { AppError, isAppError } from '../src/domain/errors.js';
 import {
   DIRECTORY_SYNC_QUEUE, directorySchedulerId, directorySyncJobSchema, DRIFT_QUEUE, driftJobSchema, driftSchedulerId, GOVERNANCE_QUEUE, governanceJobSchema,
-  governanceSchedulerId, pushJobId, pushJobSchema, pushQueueName, RECOMPUTE_QUEUE, recomputeJobSchema, type DeadLetter, type DirectorySyncJob, type DriftJob,
-  type GovernanceJob, type PushJob,
+  governanceSchedulerId, notificationJobSchema, notifyQueueName, pushJobId, pushJobSchema, pushQueueName, RECOMPUTE_QUEUE, recomputeJobSchema, type DeadLetter,
+  type DirectorySyncJob, type DriftJob, type GovernanceJob, type PushJob,
 } from './queues.js';
 import { retryDelayMs, type RetryPolicy } from './retry.js';
 
@@ -29,6 +30,8 @@ export interface BullSettings {
   readonly redisUrl: string;
   readonly prefix: string;
   readonly targets: readonly QueueTarget[];
+  /** Notification webhooks (`notifications.webhooks`): one queue each, with the target's retry settings. */
+  readonly notificationWebhooks?: readonly QueueTarget[];
 }
 
 const RECOMPUTE_ATTEMPTS = 20;
@@ -54,7 +57,7 @@ export interface DirectorySchedule {
   readonly reconcileMs: number;
 }
 
-export interface BullQueues extends WorkQueue, QueueInspector {
+export interface BullQueues extends WorkQueue, NotificationQueue, QueueInspector {
   /** Queues one run now (admin API / CLI reconcile, a confirmed held run). */
   enqueueDirectorySync(job: DirectorySyncJob): Promise<void>;
   /** Makes the job schedulers match the configured sources; schedulers of removed sources are dropped. */
@@ -74,7 +77,7 @@ export interface BullQueues extends WorkQueue, QueueInspector {
   retryDeadLetter(targetId: string, jobId: string): Promise<boolean>;
   /** Moves every failed push of a target back to the queue; returns how many. */
   retryAllDeadLetters(targetId: string): Promise<number>;
-  /** Every queue this object created (recompute, each push.<target>, directory-sync, drift, governance), for read-only views such as the dashboard's bull-board. */
+  /** Every queue this object created (recompute, each push.<target>, directory-sync, drift, governance, each notify.<webhook>), for read-only views such as the dashboard's bull-board. */
   instances(): readonly Queue[];
   close(): Promise<void>;
 }
@@ -89,6 +92,10 @@ export function createBullQueues(settings: BullSettings): BullQueues {
   const directory = new Queue(DIRECTORY_SYNC_QUEUE, { connection, prefix: settings.prefix });
   const drift = new Queue(DRIFT_QUEUE, { connection, prefix: settings.prefix });
   const governance = new Queue(GOVERNANCE_QUEUE, { connection, prefix: settings.prefix });
+  const notifies = new Map(
+    (settings.notificationWebhooks ?? []).map((webhook) => [webhook.id, { webhook, queue: new Queue(notifyQueueName(webhook.id), { connection, prefix: settings.prefix }) }]),
+  );
+  const all = () => [recompute, directory, drift, governance, ...[...pushes.values()].map((entry) => entry.queue), ...[...notifies.values()].map((entry) => entry.queue)];
   const pushQueue = (targetId: string) => {
     const entry = pushes.get(targetId);
     if (entry === undefined) throw new AppError('not_found', 'target not found', { detail: `Target ${targetId} not found` });
@@ -198,13 +205,25 @@ export function createBullQueues(settings: BullSettings): BullQueues {
         }),
       );
     },
+    async enqueueNotifications(jobs: readonly NotificationJob[]) {
+      await Promise.all(
+        [...notifies.values()].map(async ({ webhook, queue }) => {
+          const mine = jobs.filter((job) => job.webhookId === webhook.id).map((job) => notificationJobSchema.parse({ event: job.event }));
+          if (mine.length === 0) return;
+          // The event id as job id: handing the same notice over twice (a relay crash before it marked the row)
+          // adds nothing while the first job is kept; failed jobs stay in the queue for inspection.
+          await queue.addBulk(mine.map((data) => ({
+            name: 'notify', data, opts: { jobId: data.event.id, attempts: webhook.maxAttempts, backoff: { type: 'tether' }, ...KEEP },
+          })));
+        }),
+      );
+    },
     instances() {
-      return [recompute, directory, drift, governance, ...[...pushes.values()].map((entry) => entry.queue)];
+      return all();
     },
     async counts() {
-      const queues = [recompute, directory, drift, governance, ...[...pushes.values()].map((entry) => entry.queue)];
       return Promise.all(
-        queues.map(async (queue) => {
+        all().map(async (queue) => {
           const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
           return {
             name: queue.name,
@@ -217,7 +236,7 @@ export function createBullQueues(settings: BullSettings): BullQueues {
       );
     },
     async close() {
-      await Promise.all([recompute.close(), directory.close(), drift.close(), governance.close(), ...[...pushes.values()].map((entry) => entry.queue.close())]);
+      await Promise.all(all().map((queue) => queue.close()));
       await connection.quit().catch(() => undefined);
     },
   };
@@ -229,6 +248,7 @@ export interface Processors {
   directorySync?(job: DirectorySyncJob): Promise<unknown>;
   drift?(job: DriftJob): Promise<unknown>;
   governance?(job: GovernanceJob): Promise<unknown>;
+  notify?(job: NotificationJob): Promise<unknown>;
 }
 
 export interface JobObserver {
@@ -292,6 +312,13 @@ export function startBullWorkers(
   if (processors.governance !== undefined) {
     // A failed sweep is not retried: the next scheduled one covers the same ground (sweeps are idempotent).
     workers.push(make(GOVERNANCE_QUEUE, 1, { baseDelayMs: 1000, maxDelayMs: 60_000 }, (job) => processors.governance?.(parsePayload(governanceJobSchema, job.data)) ?? Promise.resolve()));
+  }
+  if (processors.notify !== undefined) {
+    // 5xx, 408/425/429 and network failures retry with backoff; other 4xx fail at once and stay in the queue.
+    for (const webhook of settings.notificationWebhooks ?? []) {
+      workers.push(make(notifyQueueName(webhook.id), webhook.concurrency, { baseDelayMs: webhook.backoffMs, maxDelayMs: 15 * 60_000 }, (job) =>
+        processors.notify?.({ webhookId: webhook.id, event: parsePayload(notificationJobSchema, job.data).event }) ?? Promise.resolve(), webhook.rateLimit));
+    }
   }
   if (processors.directorySync !== undefined) {
     // Runs of one source never overlap (a lease in the store); a failed run is not retried: the next poll is.

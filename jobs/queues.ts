@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXPIRY_EVENT_TYPES } from '../src/app/governance/notices.js';
 
 /** Queue names and job payloads. Payloads carry ids only, never personal data or secrets. */
 export const RECOMPUTE_QUEUE = 'recompute';
@@ -71,3 +72,26 @@ export type GovernanceJob = z.infer<typeof governanceJobSchema>;
 export function governanceSchedulerId(task: GovernanceJob['task']): string {
   return `governance.${task}`;
 }
+
+/**
+ * Expiry notifications (src/app/governance/notices.ts): one queue per notification webhook, so a failing
+ * receiver never delays the others; the job id is the event id. Unlike other payloads the job carries the
+ * whole event (the agent's name included, which targets receive anyway), so every retry sends the same bytes.
+ */
+export function notifyQueueName(webhookId: string): string {
+  return `notify.${webhookId}`;
+}
+
+export const expiryEventSchema = z.strictObject({
+  id: z.string().regex(/^evt_[0-9a-f-]+_(agent|delegation)\.(expiring|expired)_\d+$/),
+  type: z.enum(EXPIRY_EVENT_TYPES),
+  occurredAt: z.iso.datetime(),
+  agentId: z.uuid(),
+  agentName: z.string(),
+  sponsorId: z.uuid(),
+  expiresAt: z.iso.datetime(),
+  delegationId: z.uuid().optional(),
+});
+
+export const notificationJobSchema = z.strictObject({ event: expiryEventSchema });
+export type NotificationJobData = z.infer<typeof notificationJobSchema>;

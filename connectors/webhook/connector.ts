@@ -1,9 +1,9 @@
-import { Webhook } from 'standardwebhooks';
 import { AppError } from '../../src/domain/errors.js';
 import type { ApplyRequest, DownstreamConnector, TargetAgentRef, TargetHolding } from '../../src/app/ports.js';
 import { assertPublicDestination, statusError, targetFetch } from '../shared/http.js';
 import type { WebhookConfig } from './config.js';
 import { webhookPayload } from './payload.js';
+import { webhookSigner } from './sign.js';
 
 export { parseRetryAfter } from '../shared/http.js';
 
@@ -17,7 +17,7 @@ export interface WebhookDeps {
  * failure = retry (honouring Retry-After); any other status = permanent rejection (dead letter).
  */
 export function createWebhookConnector(config: WebhookConfig, deps: WebhookDeps): DownstreamConnector {
-  const signers = [config.secret, ...(config.nextSecret === undefined ? [] : [config.nextSecret])].map((secret) => new Webhook(secret.reveal()));
+  const sign = webhookSigner([config.secret, ...(config.nextSecret === undefined ? [] : [config.nextSecret])]);
   const settings = { ...config, kind: 'webhook' };
   return {
     id: config.id,
@@ -25,20 +25,7 @@ export function createWebhookConnector(config: WebhookConfig, deps: WebhookDeps)
     canRead: config.readUrl !== undefined,
     async apply(request: ApplyRequest): Promise<void> {
       const { id, body } = webhookPayload(request);
-      const timestamp = deps.clock();
-      // Standard Webhooks: several space-separated signatures; a receiver accepts the message if any verifies.
-      const signature = signers.map((signer) => signer.sign(id, timestamp, body)).join(' ');
-      const response = await targetFetch(deps.fetch, settings, config.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'Tether-Webhooks/1',
-          'webhook-id': id,
-          'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-          'webhook-signature': signature,
-        },
-        body,
-      });
+      const response = await targetFetch(deps.fetch, settings, config.url, { method: 'POST', headers: sign(id, deps.clock(), body), body });
       if (response.status >= 200 && response.status < 300) return;
       throw statusError(settings, response.status, response.headers, deps.clock());
     },

@@ -11,6 +11,7 @@ import { ldapTargetConfigSchema } from '../../connectors/ldap-target/config.js';
 import { openFgaConfigSchema } from '../../connectors/openfga/config.js';
 import { scimTargetConfigSchema } from '../../connectors/scim-target/config.js';
 import { webhookConfigSchema } from '../../connectors/webhook/config.js';
+import { notificationWebhookSchema, type NotificationWebhookConfig } from '../../connectors/webhook/notification-config.js';
 import { AppError } from '../domain/errors.js';
 import { isToolPattern } from '../domain/patterns.js';
 import { ENVIRONMENTS, RISK_CLASSES, type Ceilings, type GrantCondition, type Tool } from '../domain/types.js';
@@ -171,12 +172,15 @@ function fileSchema(baseDir: string) {
       scimAuth: z.array(scimCredentialSchema(secret)).default([]),
       policy: policySchema.prefault({}),
       admin: adminSchema(secret).prefault({}),
+      /** Expiry notices as signed webhook events (docs/governance.md); separate from targets. */
+      notifications: z.strictObject({ webhooks: z.array(notificationWebhookSchema(secret)).default([]) }).prefault({}),
     })
     .superRefine((config, context) => {
       flagDuplicates(config.sources.map((source) => source.id), ['sources'], context);
       flagDuplicates(config.tools.map((tool) => tool.id), ['tools'], context);
       flagDuplicates(config.grantRules.map((rule) => rule.id), ['grantRules'], context);
       flagDuplicates(config.targets.map((target) => target.id), ['targets'], context);
+      flagDuplicates(config.notifications.webhooks.map((webhook) => webhook.id), ['notifications', 'webhooks'], context);
       checkCeilings(config.ceilings, context);
     })
     // Cross-checks read resolved secrets, so they wait until every value has parsed.
@@ -297,6 +301,7 @@ export interface TetherConfig {
   readonly scimAuth: readonly ScimCredential[];
   readonly policy: GovernancePolicy;
   readonly admin: AdminConfig;
+  readonly notifications: { readonly webhooks: readonly NotificationWebhookConfig[] };
 }
 
 /** Reads and validates tether.yaml. Any problem stops startup with a message naming the key. */
@@ -357,5 +362,6 @@ export function parseConfig(text: string, absolutePath: string): TetherConfig {
       expirySweepIntervalMs: Math.round(config.policy.expirySweepSeconds * 1000),
     },
     admin: config.admin,
+    notifications: config.notifications,
   };
 }

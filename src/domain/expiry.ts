@@ -42,3 +42,15 @@ export function expiriesWithinNotice(facts: ExpiryFacts, now: Date, windowMs: nu
   const from = now.getTime();
   return expiries(facts).filter((expiry) => expiry.expiresAt.getTime() > from && expiry.expiresAt.getTime() <= from + windowMs);
 }
+
+/** What a recorded notice says: the expiry is near, or it has passed and the rights are being taken away. */
+export type ExpiryNoticeKind = 'expiring' | 'expired';
+
+/**
+ * The id of the event a recorded notice becomes: a function of the notice's unique key only, so a
+ * re-enqueue after a crash, a retry and every receiver see the same id (their idempotency key). BullMQ job
+ * ids may not contain ':', so the date is in epoch milliseconds.
+ */
+export function expiryEventId(notice: { readonly agentId: string; readonly subject: ExpiringSubject; readonly kind: ExpiryNoticeKind; readonly expiresAt: Date }): string {
+  return `evt_${notice.agentId}_${notice.subject}.${notice.kind}_${notice.expiresAt.getTime()}`;
+}

@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import { createLdapScanner } from '../../connectors/ldap/scanner.js';
 import { createConnector, type ConnectorDeps } from '../../connectors/registry.js';
+import { createWebhookNotifier } from '../../connectors/webhook/notifier.js';
 import { createBullQueues, type BullQueues, type QueueTarget } from '../../jobs/bullmq.js';
 import { authenticateToken, coalesceLookups, throttleTouches, type Principal } from '../app/auth/tokens.js';
 import { decideHeldRun, runDirectorySync, type SyncOutcome } from '../app/directory/ldap-sync.js';
 import { runView, syncView } from '../app/directory/sync-status.js';
+import type { NotificationSender } from '../app/governance/notices.js';
 import type { DownstreamConnector, Policy } from '../app/ports.js';
 import type { DirectorySyncJob } from '../../jobs/queues.js';
 import type { SourceApi } from '../http/api/source-routes.js';
@@ -42,6 +44,9 @@ export interface Container {
   readonly metrics: Metrics;
   readonly connectors: ReadonlyMap<string, DownstreamConnector>;
   readonly queueTargets: readonly QueueTarget[];
+  /** Notification webhooks (`notifications.webhooks`): their queues' settings, and the sender their worker uses. */
+  readonly notificationQueues: readonly QueueTarget[];
+  readonly notifier: NotificationSender;
   readonly clock: () => Date;
   /** SCIM credentials configured in tether.yaml `scimAuth`, and the OAuth2 token endpoint's issuer. */
   readonly scimAuth: ScimAuth;
@@ -90,7 +95,11 @@ export async function buildContainer(env: Env, logger: Logger, connectorDeps: Pa
       id: target.id, maxAttempts: target.maxAttempts, backoffMs: target.backoffMs, concurrency: target.concurrency,
       rateLimit: target.rateLimit, driftIntervalMs: target.driftIntervalSeconds * 1000,
     }));
-    const queues = createBullQueues({ redisUrl: redis.url, prefix: env.TETHER_QUEUE_PREFIX, targets: queueTargets });
+    const notificationQueues = config.notifications.webhooks.map((webhook) => ({
+      id: webhook.id, maxAttempts: webhook.maxAttempts, backoffMs: webhook.backoffMs, concurrency: webhook.concurrency,
+    }));
+    const queues = createBullQueues({ redisUrl: redis.url, prefix: env.TETHER_QUEUE_PREFIX, targets: queueTargets, notificationWebhooks: notificationQueues });
+    const notifier = createWebhookNotifier(config.notifications.webhooks, { fetch: connectorDeps.fetch ?? globalThis.fetch, clock });
     const connectors = new Map(config.targets.map((target) => [target.id, createConnector(target, { fetch: globalThis.fetch, clock, ...connectorDeps })]));
     const tokenStore = coalesceLookups(throttleTouches(store, 60_000));
     const scimAuth = createScimAuth({ credentials: config.scimAuth, accessTokens: store, clock, logger });
@@ -102,7 +111,7 @@ export async function buildContainer(env: Env, logger: Logger, connectorDeps: Pa
     const targets = buildTargetOps(config, store, queues, connectors, metrics, clock, logger);
     const adminUi = buildAdminUi(env, config, redis.url, logger);
     return {
-      env, config, logger, db, store, redis, queues, metrics, connectors, queueTargets, clock, scimAuth, directory, adminUi, targets,
+      env, config, logger, db, store, redis, queues, metrics, connectors, queueTargets, notificationQueues, notifier, clock, scimAuth, directory, adminUi, targets,
       people: buildPeopleApi(config, store),
       history: buildHistoryApi(store),
       policy: () => policy,

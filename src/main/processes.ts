@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { startBullWorkers } from '../../jobs/bullmq.js';
 import { sweepExpiries } from '../app/governance/expiry.js';
+import { deliverExpiryEvent } from '../app/governance/notices.js';
 import { suspendOverdueReassignments } from '../app/governance/reassign.js';
 import { personUpdates } from '../app/directory/person-updates.js';
 import { deliverVersion } from '../app/pipeline/deliver.js';
@@ -102,6 +103,7 @@ export function startWorkers(container: Container): Running {
       redisUrl: container.redis.url,
       prefix: container.env.TETHER_QUEUE_PREFIX,
       targets: container.queueTargets,
+      notificationWebhooks: container.notificationQueues,
       recomputeConcurrency: container.env.TETHER_WORKER_CONCURRENCY,
     },
     {
@@ -124,7 +126,9 @@ export function startWorkers(container: Container): Running {
       directorySync: async (job) => {
         try {
           const outcome = await container.directory.run(job);
-          metrics.observeSyncRun(job.mode, outcome.status, outcome.status === 'skipped' ? undefined : outcome.counts);
+          // The mode the run took (a delta job without a cursor yet runs as a full reconciliation).
+          if (outcome.status === 'skipped') metrics.observeSyncRun(job.mode, 'skipped');
+          else metrics.observeSyncRun(outcome.mode, outcome.status, outcome.counts);
           return outcome;
         } catch (error) {
           metrics.observeSyncRun(job.mode, 'failed');
@@ -135,7 +139,9 @@ export function startWorkers(container: Container): Running {
       governance: () => sweepExpiries({
         store, queue: queues, clock, logger, governance: () => container.config.policy,
         observe: (event, subject) => metrics.observeExpiry(event, subject),
+        notifications: { store, queue: queues, webhooks: () => container.config.notifications.webhooks },
       }),
+      notify: (job) => deliverExpiryEvent({ sender: container.notifier, logger }, job),
     },
     (queue, outcome, seconds, error) => {
       metrics.observeJob(queue, outcome, seconds);

@@ -1,4 +1,5 @@
 import type { ExpiryNotice, ExpiryState } from '../app/governance/expiry.js';
+import type { PendingExpiryEvent } from '../app/governance/notices.js';
 import type { AgentState } from '../domain/types.js';
 import type { Queryable } from './db.js';
 import { isUuid } from './ids.js';
@@ -63,11 +64,39 @@ export function expiryOps(q: Queryable) {
     /** Records a notice; false when this one (agent, subject, expiry, kind) was recorded before. */
     async recordExpiryNotice(notice: ExpiryNotice, now: Date): Promise<boolean> {
       const result = await q.query(
-        `insert into expiry_notices (agent_id, subject, expires_at, kind, delegation_id, sent_at) values ($1, $2, $3, $4, $5, $6)
+        `insert into expiry_notices (agent_id, subject, expires_at, kind, delegation_id, sponsor_id, sent_at) values ($1, $2, $3, $4, $5, $6, $7)
          on conflict do nothing`,
-        [notice.agentId, notice.subject, notice.expiresAt, notice.kind, notice.delegationId, now],
+        [notice.agentId, notice.subject, notice.expiresAt, notice.kind, notice.delegationId, notice.sponsorId, now],
       );
       return result.rowCount === 1;
+    },
+
+    /** Recorded notices not yet handed to the notification queues, oldest first; locked rows are another relay's. */
+    async lockUnqueuedExpiryEvents(limit: number): Promise<PendingExpiryEvent[]> {
+      const result = await q.query<{
+        agent_id: string; name: string; sponsor_id: string; subject: PendingExpiryEvent['subject']; kind: PendingExpiryEvent['kind'];
+        expires_at: Date; delegation_id: string | null; sent_at: Date;
+      }>(
+        `select n.agent_id, a.name, coalesce(n.sponsor_id, a.sponsor_id) as sponsor_id, n.subject, n.kind, n.expires_at, n.delegation_id, n.sent_at
+           from expiry_notices n join agents a on a.id = n.agent_id
+          where n.queued_at is null
+          order by n.sent_at, n.agent_id limit $1
+          for update of n skip locked`,
+        [limit],
+      );
+      return result.rows.map((row) => ({
+        agentId: row.agent_id, agentName: row.name, sponsorId: row.sponsor_id, subject: row.subject, kind: row.kind,
+        expiresAt: row.expires_at, delegationId: row.delegation_id, recordedAt: row.sent_at,
+      }));
+    },
+
+    async markExpiryEventsQueued(events: readonly PendingExpiryEvent[], now: Date): Promise<void> {
+      for (const event of events) {
+        await q.query(
+          'update expiry_notices set queued_at = $5 where agent_id = $1 and subject = $2 and expires_at = $3 and kind = $4',
+          [event.agentId, event.subject, event.expiresAt, event.kind, now],
+        );
+      }
     },
   };
 }

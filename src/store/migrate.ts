@@ -6,6 +6,7 @@ import * as governance from './migrations/005-governance.js';
 import * as targets from './migrations/006-targets.js';
 import * as ldapSeenKeys from './migrations/007-ldap-seen-keys.js';
 import * as expiryAudit from './migrations/008-expiry-audit.js';
+import * as expiryNotifications from './migrations/009-expiry-notifications.js';
 import type { Db } from './db.js';
 
 interface Migration {
@@ -24,6 +25,7 @@ const MIGRATIONS: readonly Migration[] = [
   { version: 6, ...targets },
   { version: 7, ...ldapSeenKeys },
   { version: 8, ...expiryAudit },
+  { version: 9, ...expiryNotifications },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -4,13 +4,15 @@
  * an expiry and queues their sponsor's recompute through the outbox (the normal pipeline: a new, empty
  * version pushed to every target), and it sends `*.expiring` notices ahead of time, once per agent and
  * expiry date. Idempotent and safe to run from any number of workers: every agent is re-read under a row
- * lock and each notice is recorded under a unique key before it is acted on.
+ * lock and each notice is recorded under a unique key before it is acted on. Recorded notices and expiries
+ * then go out as webhook events to `notifications.webhooks` (notices.ts).
  */
-import { expiredAt, expiriesWithinNotice, type Expiry, type ExpiryFacts, type ExpiringSubject } from '../../domain/expiry.js';
+import { expiredAt, expiriesWithinNotice, type Expiry, type ExpiryFacts, type ExpiringSubject, type ExpiryNoticeKind } from '../../domain/expiry.js';
 import type { AgentState } from '../../domain/types.js';
 import { enqueueAfterCommit } from '../directory/people.js';
 import type { Clock, Logger, WorkQueue } from '../ports.js';
 import type { AuditEntry, OutboxRow } from '../records.js';
+import { relayExpiryEvents, type NotificationDeps } from './notices.js';
 import type { GovernancePolicy } from './policy.js';
 
 /** An agent as the sweep sees it, read under a row lock. */
@@ -26,9 +28,10 @@ export interface ExpiryState {
 
 export interface ExpiryNotice {
   readonly agentId: string;
+  readonly sponsorId: string;
   readonly subject: ExpiringSubject;
   readonly expiresAt: Date;
-  readonly kind: 'expiring' | 'expired';
+  readonly kind: ExpiryNoticeKind;
   readonly delegationId: string | null;
 }
 
@@ -52,6 +55,8 @@ export interface ExpiryDeps {
   readonly governance: () => GovernancePolicy;
   /** Counts what the sweep did (metrics); called after commit. */
   readonly observe?: (event: 'expired' | 'expiring', subject: ExpiringSubject) => void;
+  /** Notification webhooks (notices.ts); without them notices are audited, logged and counted only. */
+  readonly notifications?: Omit<NotificationDeps, 'clock' | 'logger'>;
 }
 
 export interface ExpirySweepResult {
@@ -65,7 +70,22 @@ const ACTOR = 'system:expiry';
 export async function sweepExpiries(deps: ExpiryDeps, batchSize = 200): Promise<ExpirySweepResult> {
   const expired = await revokeExpired(deps, batchSize);
   const notices = await sendNotices(deps, batchSize);
+  await relayNotifications(deps, batchSize);
   return { expired, notices };
+}
+
+/**
+ * Hands what this sweep (or an earlier one that crashed or found Redis down) recorded to the notification
+ * webhooks. The revocations above are committed whatever happens here, so a failure only waits for the
+ * next sweep.
+ */
+async function relayNotifications(deps: ExpiryDeps, batchSize: number): Promise<void> {
+  if (deps.notifications === undefined) return;
+  try {
+    await relayExpiryEvents({ ...deps.notifications, clock: deps.clock, logger: deps.logger }, batchSize);
+  } catch (error) {
+    deps.logger.warn({ err: error }, 'queueing expiry notifications failed; the next sweep retries');
+  }
 }
 
 /** Agents still holding rights past an expiry: one recompute outbox row for the sponsor, audited. */
@@ -104,7 +124,10 @@ async function expireOne(tx: ExpiryTx, agentId: string, now: Date): Promise<{ sp
   return { sponsorId: agent.sponsorId, subject: expiry.subject };
 }
 
-/** `agent.expiring` / `delegation.expiring`: audited and logged once per agent and expiry date. */
+/**
+ * `agent.expiring` / `delegation.expiring`: audited and logged once per agent and expiry date; the recorded
+ * notice is also the outbox row of its notification event (notices.ts).
+ */
 async function sendNotices(deps: ExpiryDeps, batchSize: number): Promise<number> {
   const windowMs = deps.governance().expiryNoticeMs;
   if (windowMs <= 0) return 0;
@@ -149,5 +172,5 @@ async function noticesFor(tx: ExpiryTx, agentId: string, now: Date, windowMs: nu
 }
 
 function noticeOf(agent: ExpiryState, expiry: Expiry, kind: ExpiryNotice['kind']): ExpiryNotice {
-  return { agentId: agent.agentId, subject: expiry.subject, expiresAt: expiry.expiresAt, kind, delegationId: agent.delegationId };
+  return { agentId: agent.agentId, sponsorId: agent.sponsorId, subject: expiry.subject, expiresAt: expiry.expiresAt, kind, delegationId: agent.delegationId };
 }
