@@ -106,6 +106,7 @@ export async function sealAudit(db: Db): Promise<number> {
 }
 
 export interface AuditVerification {
+  /** Chained entries verified: the whole chain when intact, those before the first broken one otherwise. */
   readonly entries: number;
   /** Committed entries the sealer has not chained yet (normally only the last second's). */
   readonly unsealed: number;
@@ -114,16 +115,27 @@ export interface AuditVerification {
 
 /** Walks the chain in order and reports the first entry whose hash does not follow from its predecessor. */
 export async function verifyAuditChain(db: Queryable): Promise<AuditVerification> {
-  const rows = await db.query<AuditRow>('select * from audit_log where chain_seq is not null order by chain_seq');
-  const unsealed = await db.query<{ count: string }>('select count(*) as count from audit_log where chain_seq is null');
+  const counts = await db.query<{ unsealed: string }>('select count(*) as unsealed from audit_log where chain_seq is null');
+  const unsealed = Number(counts.rows[0]?.unsealed ?? 0);
   let prevHash = GENESIS;
   let expectedChainSeq = 1;
-  for (const row of rows.rows) {
-    if (Number(row.chain_seq) !== expectedChainSeq || row.prev_hash !== prevHash || auditHash(prevHash, entryOf(row)) !== row.hash) {
-      return { entries: rows.rowCount, unsealed: Number(unsealed.rows[0]?.count ?? 0), firstBrokenSeq: Number(row.seq) };
+  // Keyset pages along the chain: memory stays bounded however long the log grows.
+  for (;;) {
+    const page = await db.query<AuditRow>(
+      'select * from audit_log where chain_seq is not null and chain_seq >= $1 order by chain_seq limit $2',
+      [expectedChainSeq, VERIFY_PAGE],
+    );
+    for (const row of page.rows) {
+      if (Number(row.chain_seq) !== expectedChainSeq || row.prev_hash !== prevHash || auditHash(prevHash, entryOf(row)) !== row.hash) {
+        return { entries: expectedChainSeq - 1, unsealed, firstBrokenSeq: Number(row.seq) };
+      }
+      prevHash = row.hash;
+      expectedChainSeq += 1;
     }
-    prevHash = row.hash;
-    expectedChainSeq += 1;
+    if (page.rows.length < VERIFY_PAGE) break;
   }
-  return { entries: rows.rowCount, unsealed: Number(unsealed.rows[0]?.count ?? 0), firstBrokenSeq: null };
+  // The sealer may chain more entries while this walks: `entries` is what was verified.
+  return { entries: expectedChainSeq - 1, unsealed, firstBrokenSeq: null };
 }
+
+const VERIFY_PAGE = 5_000;
