@@ -4,6 +4,13 @@ import type { Queryable } from './db.js';
 
 type RuleDefinition = Omit<GrantRule, 'version'>;
 
+/** The definition stored as the version that records a rule's removal from tether.yaml. */
+const REMOVED = { removed: true } as const;
+
+function isRemoval(definition: unknown): boolean {
+  return typeof definition === 'object' && definition !== null && (definition as { removed?: unknown }).removed === true;
+}
+
 /** Sources, tools and grant rules from tether.yaml, mirrored so provenance can name a rule version forever. */
 export function policyOps(q: Queryable) {
   return {
@@ -34,25 +41,36 @@ export function policyOps(q: Queryable) {
     },
 
     /**
-     * Gives each rule its version: unchanged definitions keep theirs, changed or new ones get the next.
+     * Gives each rule its version: unchanged definitions keep theirs, changed or new ones get the next. A rule
+     * that is no longer in tether.yaml gets a removal version (a tombstone), so its removal is a change — every
+     * agent is recomputed and loses what only that rule granted — and putting it back later is one too.
      * Returns the versioned rules and whether anything changed (so every agent gets recomputed).
      */
     async versionRules(rules: readonly RuleDefinition[], now: Date): Promise<{ rules: GrantRule[]; changed: boolean }> {
+      const stored = await q.query<{ id: string; version: number; definition: unknown }>(
+        'select distinct on (id) id, version, definition from grant_rules order by id, version desc',
+      );
+      const latest = new Map(stored.rows.map((row) => [row.id, row]));
+      const addVersion = async (id: string, version: number, definition: unknown) => {
+        await q.query('insert into grant_rules (id, version, definition, created_at) values ($1, $2, $3, $4)', [id, version, JSON.stringify(definition), now]);
+      };
       const versioned: GrantRule[] = [];
       let changed = false;
       for (const rule of rules) {
-        const latest = await q.query<{ version: number; definition: unknown }>(
-          'select version, definition from grant_rules where id = $1 order by version desc limit 1',
-          [rule.id],
-        );
-        const current = latest.rows[0];
+        const current = latest.get(rule.id);
         if (current !== undefined && canonicalJson(current.definition) === canonicalJson(rule)) {
           versioned.push({ ...rule, version: current.version });
           continue;
         }
         const version = (current?.version ?? 0) + 1;
-        await q.query('insert into grant_rules (id, version, definition, created_at) values ($1, $2, $3, $4)', [rule.id, version, JSON.stringify(rule), now]);
+        await addVersion(rule.id, version, rule);
         versioned.push({ ...rule, version });
+        changed = true;
+      }
+      const configured = new Set(rules.map((rule) => rule.id));
+      for (const [id, current] of latest) {
+        if (configured.has(id) || isRemoval(current.definition)) continue;
+        await addVersion(id, current.version + 1, REMOVED);
         changed = true;
       }
       return { rules: versioned, changed };
