@@ -195,7 +195,7 @@ function buildDirectorySync(config: TetherConfig, store: Store, queues: BullQueu
     api,
     run: (job) =>
       runDirectorySync(
-        { sourceId: job.sourceId, store, scanner: scanner(job.sourceId), queue: queues, clock, logger, massChange: ldapConfig(job.sourceId).massChange, policy },
+        { sourceId: job.sourceId, store, scanner: scanner(job.sourceId), queue: queues, clock, logger, massChange: ldapConfig(job.sourceId).massChange, policy, governance: () => config.policy },
         { mode: job.mode, trigger: job.trigger, ...(job.confirmedRunId === undefined ? {} : { confirmedRunId: job.confirmedRunId }) },
       ),
     async checkAll() {

@@ -14,7 +14,8 @@
 import { isAppError } from '../../domain/errors.js';
 import type { AgentChangeContext, AgentProfile, AgentValidationTx, ProvisionedAgent } from '../agents/agent-write.js';
 import type { ProvisionAgentTx } from '../agents/provision-agent.js';
-import { registerAgentInTx, validateTools, type RegisterAgentTx } from '../agents/register-agent.js';
+import { registerAgentInTx, validateTools, withDelegationLifetime, type RegisterAgentInput, type RegisterAgentTx } from '../agents/register-agent.js';
+import { DEFAULT_GOVERNANCE_POLICY, type GovernancePolicy } from '../governance/policy.js';
 import { changedFields, kindOf, nextState, sameSet } from '../agents/agent-transitions.js';
 import { recordAgentChange, type AgentChangeTx, type AgentRowChange } from '../agents/update-agent.js';
 import type { Policy } from '../ports.js';
@@ -37,6 +38,7 @@ const AGENT_TYPE = 'directory_service_account';
 /** Creates or updates the agent of one service account. */
 export async function applyAgent(
   tx: AgentSyncTx, context: ApplyContext, facts: AgentFacts, hash: string, existing: SyncedObject | undefined, policy: Policy | null,
+  governance: GovernancePolicy | null = null,
 ): Promise<AgentApplied> {
   const sourceId = context.change.sourceId;
   const toolsProblem = policy === null ? null : invalidTools(facts.requestedTools, policy);
@@ -65,7 +67,7 @@ export async function applyAgent(
   if (sponsor === null) return { recompute: [], pending: 'sponsor not mirrored yet (or inactive)' };
   if ((await tx.agentIdentityTaken(facts.name, null, null)) !== null) return { recompute: [], pending: `an agent named "${facts.name}" already exists` };
   const actor = actorOf(sourceId);
-  const agent = await registerAgentInTx(tx, {
+  const registration: RegisterAgentInput = {
     name: facts.name,
     purpose: facts.purpose,
     environment: facts.environment,
@@ -75,7 +77,11 @@ export async function applyAgent(
     requestedTools: facts.requestedTools,
     expiresAt: null,
     delegation: { approver: actor, justification: `service account in directory source ${sourceId}`, tools: null, targetSystems: [], notBefore: null, expiresAt: null },
-  }, { actor, origin: 'ldap', sourceId, receivedAt: context.change.receivedAt }, context.now);
+  };
+  // The directory delegates as any other channel does: policy.maxDelegationDays bounds it, so a directory agent
+  // too needs a person to renew its delegation once the longest allowed lifetime is over.
+  const bounded = policy === null ? registration : withDelegationLifetime(registration, { policy: () => policy, governance: () => governance ?? DEFAULT_GOVERNANCE_POLICY }, context.change.receivedAt);
+  const agent = await registerAgentInTx(tx, bounded, { actor, origin: 'ldap', sourceId, receivedAt: context.change.receivedAt }, context.now);
   await tx.setAgentProfile(agent.id, profileOf(facts), facts.active ? 'active' : 'suspended');
   await synced(agent.id);
   return { recompute: [agent.sponsorId], pending: null };

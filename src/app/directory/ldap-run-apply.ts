@@ -9,6 +9,7 @@ import { applyAgent, retireDirectoryAgent, type AgentSyncTx } from './ldap-agent
 import { applyGroupMembers, applyPerson, removeGroup, removePerson, upsertGroup, type ApplyContext } from './ldap-apply.js';
 import { enqueueAfterCommit } from './people.js';
 import type { AgentFacts, GroupFacts, ObjectType, PersonFacts, StagedRow, UnseenCounts } from './sync-ports.js';
+import type { GovernancePolicy } from '../governance/policy.js';
 
 /** What applying needs from the store, outside the transactions. */
 export interface ApplyStore {
@@ -27,6 +28,8 @@ export interface ApplyDeps {
   readonly clock: () => Date;
   readonly logger: Logger;
   readonly policy?: () => Policy;
+  /** Delegation lifetime limits for agents the directory registers. */
+  readonly governance?: () => GovernancePolicy;
   readonly chunkSize: number;
   /** Runs after each committed chunk (lease renewal, and the tests' killed-worker seam). */
   readonly afterChunk: (chunk: number) => Promise<void>;
@@ -115,7 +118,7 @@ export function createRunApplier(deps: ApplyDeps, runId: number) {
       const pending: string[] = [];
       counts.changed += await eachStaged('agent', async (rows) => commit(rows, async (tx, context, row) => {
         const [existing] = await tx.syncedObjects(sourceId, 'agent', [row.key]);
-        const applied = await applyAgent(tx, context, row.facts as unknown as AgentFacts, row.hash, existing, deps.policy?.() ?? null);
+        const applied = await applyAgent(tx, context, row.facts as unknown as AgentFacts, row.hash, existing, deps.policy?.() ?? null, deps.governance?.() ?? null);
         if (applied.pending !== null && existing === undefined) pending.push(applied.pending);
         return applied.recompute;
       }));

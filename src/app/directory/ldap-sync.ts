@@ -23,6 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, isAppError } from '../../domain/errors.js';
 import type { MassChangePolicy } from '../../domain/mass-change.js';
 import type { Clock, Logger, Policy, WorkQueue } from '../ports.js';
+import type { GovernancePolicy } from '../governance/policy.js';
 import type { AgentSyncTx } from './ldap-agents.js';
 import { heldReason } from './ldap-breaker.js';
 import { leaseKeeper } from './ldap-lease.js';
@@ -78,6 +79,8 @@ export interface LdapSyncDeps {
   readonly massChange: MassChangePolicy;
   /** The tool catalog, to refuse directory agents requesting unknown tools (they stay pending). */
   readonly policy?: () => Policy;
+  /** Delegation lifetime limits (policy.maxDelegationDays) for agents the directory registers. */
+  readonly governance?: () => GovernancePolicy;
   /** Rows per apply transaction. */
   readonly chunkSize?: number;
   readonly leaseMs?: number;
@@ -169,6 +172,7 @@ async function execute(deps: LdapSyncDeps, request: SyncRequest, runId: number, 
   const apply = createRunApplier({
     sourceId, store, queue: deps.queue, clock: deps.clock, logger: deps.logger, chunkSize: deps.chunkSize ?? DEFAULT_CHUNK,
     ...(deps.policy === undefined ? {} : { policy: deps.policy }),
+    ...(deps.governance === undefined ? {} : { governance: deps.governance }),
     afterChunk: async (chunk) => {
       await keepLease();
       await deps.afterChunk?.(chunk);

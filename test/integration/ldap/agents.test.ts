@@ -8,6 +8,7 @@ import type { Store } from '../../../src/store/index.js';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
 import { RecordingQueue, silentLogger, storeWithPolicy } from '../../support/pipeline.js';
 import { READER_DN, startSlapd, type Slapd } from '../../support/slapd.js';
+import { DEFAULT_GOVERNANCE_POLICY } from '../../../src/app/governance/policy.js';
 
 const PEOPLE = 'ou=people,dc=example,dc=org';
 const SERVICES = 'ou=services,dc=example,dc=org';
@@ -98,7 +99,10 @@ describe('LDAP: service accounts become agents; managers are mapped', () => {
     )).rows[0]?.n ?? 0;
 
   it('first run: service accounts with a mirrored sponsor become agents, recorded like every registration', async () => {
-    const outcome = await sync();
+    // policy.maxDelegationDays applies to directory agents too: their delegation gets the longest allowed lifetime.
+    const thirtyDays = 30 * 86_400_000;
+    const started = Date.now();
+    const outcome = await sync('delta', { governance: () => ({ ...DEFAULT_GOVERNANCE_POLICY, maxDelegationMs: { read: thirtyDays } }) });
     expect(outcome).toMatchObject({ status: 'succeeded', mode: 'full' });
     const alice = await personId('alice');
     const crm = await agent('svc-crm');
@@ -107,6 +111,9 @@ describe('LDAP: service accounts become agents; managers are mapped', () => {
       agent_type: 'directory_service_account',
     });
     expect(await agent('svc-a')).toMatchObject({ sponsor_id: alice, purpose: 'directory service account svc-a' });
+    const lifetime = (await database.db.query<{ expires_at: Date | null }>('select expires_at from delegations where agent_id = $1', [crm?.id])).rows[0];
+    expect(lifetime?.expires_at?.getTime()).toBeGreaterThanOrEqual(started + thirtyDays);
+    expect(lifetime?.expires_at?.getTime()).toBeLessThanOrEqual(Date.now() + thirtyDays);
     expect(await agent('svc-c')).toMatchObject({ sponsor_id: await personId('bob') });
     expect(await agent('svc-zed')).toBeUndefined();
     expect(await agent('svc-nobody')).toBeUndefined();
