@@ -5,9 +5,9 @@
  * audience, SHA-1, signature-wrapped). Over HTTP it answers AuthnRequests with an auto-posting form, as
  * Okta or Entra ID do, for browser tests.
  */
-import { randomUUID } from 'node:crypto';
+import { createSign, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { inflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { generate } from 'selfsigned';
 import { SignedXml } from 'xml-crypto';
 import { freePort } from './ports.js';
@@ -75,10 +75,37 @@ export function parseAuthnRequest(location: string): AuthnRequestInfo {
   return { id, acsUrl, issuer, relayState: url.searchParams.get('RelayState') };
 }
 
+export interface LogoutRequestInfo {
+  readonly id: string;
+  readonly nameId: string;
+  readonly sessionIndex: string | null;
+  readonly issuer: string;
+  readonly relayState: string | null;
+  /** Whether the redirect carried a Signature over its query string. */
+  readonly signed: boolean;
+}
+
+/** Reads the LogoutRequest an SP sends to the IdP's SingleLogoutService (HTTP-Redirect binding). */
+export function parseLogoutRequest(location: string): LogoutRequestInfo {
+  const url = new URL(location);
+  const xml = inflateRawSync(Buffer.from(url.searchParams.get('SAMLRequest') ?? '', 'base64')).toString('utf8');
+  const pick = (pattern: RegExp) => pattern.exec(xml)?.[1] ?? null;
+  return {
+    id: pick(/<(?:\w+:)?LogoutRequest[^>]*\sID="([^"]+)"/) ?? '',
+    nameId: pick(/<(?:\w+:)?NameID[^>]*>([^<]+)</) ?? '',
+    sessionIndex: pick(/<(?:\w+:)?SessionIndex>([^<]+)</),
+    issuer: pick(/<(?:\w+:)?Issuer[^>]*>([^<]+)</) ?? '',
+    relayState: url.searchParams.get('RelayState'),
+    signed: url.searchParams.has('Signature'),
+  };
+}
+
 export class TestIdp {
   readonly keys: KeyPair;
   #server: Server | null = null;
   #port = 0;
+  /** Publish a SingleLogoutService (HTTP-Redirect) in the metadata, as IdPs that support single logout do. */
+  singleLogout = false;
   /** Who signs in when a browser arrives at the SSO endpoint. */
   user: { nameId: string; groups: string[] } = { nameId: 'admin@example.com', groups: ['Tether Admins'] };
   /** The audience the IdP puts in responses to browsers (the SP entity id). */
@@ -114,7 +141,8 @@ export class TestIdp {
     <md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>${body}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
     <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
     <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${this.ssoUrl}"/>
-    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${this.ssoUrl}"/>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${this.ssoUrl}"/>${this.singleLogout ? `
+    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${this.baseUrl}/slo"/>` : ''}
   </md:IDPSSODescriptor>
 </md:EntityDescriptor>`;
   }
@@ -174,6 +202,22 @@ export class TestIdp {
       ? `${head}<samlp:Extensions>${signed}</samlp:Extensions>${status}${evil}</samlp:Response>`
       : `${head}${status}${evil.replace('</saml:Subject>', `</saml:Subject><saml:Advice>${signed}</saml:Advice>`)}</samlp:Response>`;
     return Buffer.from(xml).toString('base64');
+  }
+
+  /**
+   * The IdP's answer to an SP's LogoutRequest (HTTP-Redirect binding): a LogoutResponse to `returnUrl`,
+   * deflated, with the query string signed RSA-SHA256 by the IdP key (SAML bindings §3.4.4.1). `signWith`
+   * another key to forge one.
+   */
+  logoutResponseUrl(request: LogoutRequestInfo, returnUrl: string, signWith: KeyPair = this.keys): string {
+    const xml = `<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_lr${randomUUID().replace(/-/g, '')}" Version="2.0" IssueInstant="${iso(new Date())}" Destination="${escapeXml(returnUrl)}" InResponseTo="${escapeXml(request.id)}">`
+      + `<saml:Issuer>${escapeXml(this.entityId)}</saml:Issuer>`
+      + `<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>`;
+    let query = `SAMLResponse=${encodeURIComponent(deflateRawSync(Buffer.from(xml)).toString('base64'))}`;
+    if (request.relayState !== null) query += `&RelayState=${encodeURIComponent(request.relayState)}`;
+    query += `&SigAlg=${encodeURIComponent(RSA_SHA256)}`;
+    const signature = createSign('RSA-SHA256').update(query).sign(signWith.key, 'base64');
+    return `${returnUrl}?${query}&Signature=${encodeURIComponent(signature)}`;
   }
 
   async start(): Promise<void> {
