@@ -12,13 +12,16 @@ const noticeExists = (kind: 'expiring' | 'expired', subject: 'agent' | 'delegati
 /** The expiry sweep's queries: who still holds rights past an expiry, whose expiry is near, and what was sent. */
 export function expiryOps(q: Queryable) {
   return {
-    /** Live agents whose current version still grants something although the agent or its delegation has expired by `now`. */
+    /** Live agents past an agent or delegation expiry at `now` that still hold rights or open grants (not yet acted on). */
     async dueExpiries(now: Date, limit: number): Promise<string[]> {
       const result = await q.query<{ id: string }>(
         `select a.id from agents a
            left join delegations d on d.id = a.delegation_id
            join entitlement_versions v on v.agent_id = a.id and v.version = a.current_version
-          where a.state <> 'retired' and v.entitlements <> '[]'::jsonb
+          where a.state <> 'retired'
+            -- Rights to take away, or open grants (pending, confirmed, rejected) to withdraw.
+            and (v.entitlements <> '[]'::jsonb
+              or exists (select 1 from pending_grants g where g.agent_id = a.id and g.status in ('pending', 'confirmed', 'rejected')))
             and ((a.expires_at <= $1 and not ${noticeExists('expired', 'agent')})
               or (d.expires_at <= $1 and not ${noticeExists('expired', 'delegation')}))
           order by a.id limit $2`,
@@ -48,7 +51,8 @@ export function expiryOps(q: Queryable) {
         id: string; state: AgentState; sponsor_id: string; expires_at: Date | null; delegation_id: string | null; d_expires_at: Date | null; holds: boolean | null;
       }>(
         `select a.id, a.state, a.sponsor_id, a.expires_at, a.delegation_id, d.expires_at as d_expires_at,
-                (select v.entitlements <> '[]'::jsonb from entitlement_versions v where v.agent_id = a.id and v.version = a.current_version) as holds
+                coalesce((select v.entitlements <> '[]'::jsonb from entitlement_versions v where v.agent_id = a.id and v.version = a.current_version), false)
+                  or exists (select 1 from pending_grants g where g.agent_id = a.id and g.status in ('pending', 'confirmed', 'rejected')) as holds
            from agents a left join delegations d on d.id = a.delegation_id
           where a.id = $1 for update of a`,
         [agentId],

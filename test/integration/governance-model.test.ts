@@ -182,13 +182,13 @@ class Model {
     return true;
   }
 
-  /** Time passes `now`: the sweep recomputes the sponsors of agents that expired while holding rights. */
+  /** Time passes `now`: the sweep recomputes the sponsors of agents that expired holding rights or open grants. */
   expire(now: number): void {
     const sponsors = new Set<number>();
     for (const agent of this.agents) {
       if (agent.expired || agent.expiresAt === null || agent.expiresAt > now) continue;
       agent.expired = true;
-      if (agent.held.size > 0) sponsors.add(agent.sponsor);
+      if (agent.held.size > 0 || agent.pending.size > 0 || agent.rejected.size > 0) sponsors.add(agent.sponsor);
     }
     for (const sponsor of sponsors) this.recompute(sponsor);
   }
@@ -330,6 +330,8 @@ describe('governance model: random directory events through the real pipeline', 
           id: agent.id, sponsor: command.p, backups: backup === null ? [] : [backup], state: 'active', held: model.covered(command.p), pending: new Set(), rejected: new Set(),
           expiresAt, expired: false,
         });
+        // A registration queues a recompute of its sponsor, which recomputes every agent of that sponsor.
+        model.recompute(command.p);
       }
     }
   }

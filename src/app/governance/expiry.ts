@@ -22,7 +22,7 @@ export interface ExpiryState {
   readonly sponsorId: string;
   readonly delegationId: string | null;
   readonly facts: ExpiryFacts;
-  /** Whether the agent's current entitlement version grants anything. */
+  /** Whether the agent's current entitlement version grants anything, or it has open grants to withdraw. */
   readonly holdsRights: boolean;
 }
 
