@@ -25,11 +25,11 @@ import { createTestDatabase, type TestDatabase } from '../../test/support/postgr
 import { waitFor } from '../../test/support/ports.js';
 import { startPrivateRedis } from '../../test/support/redis.js';
 import { READER_DN, READER_PASSWORD, startSlapd } from '../../test/support/slapd.js';
-import { writeConfig } from '../../test/support/tether-process.js';
+import { startTether, writeConfig, type TetherProcess } from '../../test/support/tether-process.js';
 import { percentile, recordBenchmark, type BenchmarkRow } from '../report.js';
 import { cpuDelta, cpuSnapshot, formatCpu, pidsMatching, type CpuSnapshot } from './cpu.js';
 import { departmentOf, GROUPS_BASE, PEOPLE_BASE, uidOf, writeDirectoryLdif } from './directory.js';
-import { resetPeakRss, startTetherChild, statusMb, timeCommand, type TetherChild } from './process.js';
+import { resetPeakRss, statusMb, timeCommand } from './process.js';
 import { profileConnector } from './profile.js';
 import { summarize, traceRun } from './trace.js';
 
@@ -144,7 +144,7 @@ grantRules:
     return { ms: people.ms + groups.ms, peakRssMb: Math.max(people.peakRssMb ?? 0, groups.peakRssMb ?? 0) };
   };
 
-  let tether: TetherChild | null = null;
+  let tether: TetherProcess | null = null;
   let queues: ReturnType<typeof createBullQueues> | null = null;
   let recomputeQueue: Queue | null = null;
   try {
@@ -155,7 +155,10 @@ grantRules:
     // cursor yet it is a full reconciliation into an empty mirror — the first load.
     const beforeLoad = await pgCounters(database);
     const cpuBeforeLoad: CpuSnapshot = cpuSnapshot(0, slapdPids);
-    tether = await startTetherChild({ configPath, databaseUrl: database.url, redisUrl: redis.url, queuePrefix: PREFIX, env: { BENCH_LDAP_PASSWORD: READER_PASSWORD } });
+    tether = await startTether({
+      configPath, databaseUrl: database.url, redisUrl: redis.url, queuePrefix: PREFIX, readyTimeoutMs: 60_000,
+      env: { BENCH_LDAP_PASSWORD: READER_PASSWORD, LOG_LEVEL: 'warn', TETHER_AUTOSTART_REDIS: 'false' },
+    });
     const child = tether;
     const firstLoad = await finishedRun(database, 0, 3_600_000);
     const loadPeak = statusMb(child.pid, 'VmHWM');

@@ -49,13 +49,8 @@ export interface MemberChange {
   /** The ids asked to be added that exist in the source (the others are ignored). */
   readonly known: string[];
   readonly affectedPersonIds: string[];
-  /** The group after its version bump; null when nothing changed. */
-  touched: GroupRecord | null;
-}
-
-/** to_jsonb() of a groups row: timestamps arrive as ISO strings rather than Dates. */
-function groupRowFromJson(json: Record<string, unknown>): GroupRow {
-  return { ...json, created_at: new Date(json['created_at'] as string), updated_at: new Date(json['updated_at'] as string) } as unknown as GroupRow;
+  /** The group's version after the bump (its `updated_at` is `now`); null when nothing changed. */
+  version: number | null;
 }
 
 const LOCK_PEOPLE_SQL = hot('lock_people', `select ${PERSON_COLUMNS} from persons where id = any($1::uuid[]) and deleted_at is null order by id for update`);
@@ -87,13 +82,13 @@ const CHANGE_MEMBERS_SQL = hot('change_members', `with recursive wanted as (
            select m.member_id, m.member_type from memberships m join reach r on r.kind = 'Group' and m.group_id = r.id
          ), touched as (
            update groups set version = version + 1, updated_at = $6 where id = $2 and exists (select 1 from changed)
-           returning ${GROUP_COLUMNS}
+           returning version
          )
-         select 'added' as what, member_id::text as id, null::jsonb as row from added
-         union all select 'removed', member_id::text, null from removed
-         union all select 'known', id::text, null from known
-         union all select 'affected', r.id::text, null from reach r join persons p on p.id = r.id and p.deleted_at is null where r.kind = 'User'
-         union all select 'group', id::text, to_jsonb(touched) from touched`);
+         select 'added' as what, member_id::text as id from added
+         union all select 'removed', member_id::text from removed
+         union all select 'known', id::text from known
+         union all select 'affected', r.id::text from reach r join persons p on p.id = r.id and p.deleted_at is null where r.kind = 'User'
+         union all select 'version', version::text from touched`);
 
 const LOCK_GROUP_SQL = hot('lock_group', `select ${GROUP_COLUMNS} from groups where id = $1 and source_id = $2 and deleted_at is null for update`);
 
@@ -303,13 +298,13 @@ export function directoryOps(q: Queryable) {
       sourceId: string, groupId: string, add: readonly GroupMember[], removeIds: readonly string[], now: Date,
     ): Promise<MemberChange> {
       const adds = add.filter((member) => isUuid(member.id) && member.id !== groupId);
-      const result = await q.query<{ what: 'added' | 'removed' | 'known' | 'affected' | 'group'; id: string; row: GroupRow | null }>(
+      const result = await q.query<{ what: 'added' | 'removed' | 'known' | 'affected' | 'version'; id: string }>(
         CHANGE_MEMBERS_SQL,
         [sourceId, groupId, adds.map((member) => member.id), adds.map((member) => member.display), removeIds.filter(isUuid), now],
       );
-      const change: MemberChange = { added: [], removed: [], known: [], affectedPersonIds: [], touched: null };
+      const change: MemberChange = { added: [], removed: [], known: [], affectedPersonIds: [], version: null };
       for (const row of result.rows) {
-        if (row.what === 'group') change.touched = toGroup(groupRowFromJson(row.row as unknown as Record<string, unknown>));
+        if (row.what === 'version') change.version = Number(row.id);
         else if (row.what === 'affected') change.affectedPersonIds.push(row.id);
         else change[row.what].push(row.id);
       }

@@ -8,6 +8,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'dist/src/cli/main.js');
 
 export interface TetherProcess {
+  /** For measuring the process from outside (benchmarks read /proc/<pid>). */
+  readonly pid: number;
   readonly url: string;
   readonly adminToken: string;
   readonly scimToken: string;
@@ -32,6 +34,8 @@ export async function startTether(options: {
   redisUrl: string;
   queuePrefix: string;
   env?: Record<string, string>;
+  /** How long to wait for /readyz (default 30 s; a benchmark on a loaded machine may need more). */
+  readyTimeoutMs?: number;
 }): Promise<TetherProcess> {
   const port = await freePort();
   const adminToken = `tth_admin_e2e_${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
@@ -66,7 +70,7 @@ export async function startTether(options: {
           const response = await fetch(`${url}/readyz`);
           return response.status === 200;
         },
-        { timeoutMs: 30_000, intervalMs: 100, what: `tether readiness\n${output}` },
+        { timeoutMs: options.readyTimeoutMs ?? 30_000, intervalMs: 100, what: `tether readiness\n${output}` },
       );
     } catch (error) {
       // A process that never became ready must not outlive the test (it would load the machine for good).
@@ -74,7 +78,9 @@ export async function startTether(options: {
       throw error;
     }
   }
+  if (child.pid === undefined) throw new Error(`tether did not start:\n${output}`);
   return {
+    pid: child.pid,
     url,
     adminToken,
     scimToken,

@@ -22,12 +22,12 @@ export interface GroupsTx extends ChangeRecorderTx {
   memberIds(groupId: string): Promise<string[]>;
   /**
    * A membership delta in one round trip: removes, adds the ids that exist in the source, bumps the version
-   * if anything changed; returns what changed, the known ids, the people under the changed members, and the
-   * touched group (null when nothing changed).
+   * (and sets updated_at to `now`) if anything changed; returns what changed, the known ids, the people under
+   * the changed members, and the new version (null when nothing changed).
    */
   changeMembers(
     sourceId: string, groupId: string, add: readonly { id: string; display: string | null }[], removeIds: readonly string[], now: Date,
-  ): Promise<{ added: string[]; removed: string[]; known: string[]; affectedPersonIds: string[]; touched: GroupRecord | null }>;
+  ): Promise<{ added: string[]; removed: string[]; known: string[]; affectedPersonIds: string[]; version: number | null }>;
   /** Person ids reached from these member ids: users themselves, groups through nesting (cycle-safe). */
   personsUnder(memberIds: readonly string[]): Promise<string[]>;
 }
@@ -101,9 +101,9 @@ export async function changeGroup(
       // Rules match groups by name: a rename can change what every member is covered for.
       if (renamed) for (const personId of await tx.personsUnder([id])) affected.add(personId);
     }
-    const { added, removed, ignored, affectedPersonIds, touched } = await applyMemberDelta(tx, context.sourceId, id, change, now);
+    const { added, removed, ignored, affectedPersonIds, version } = await applyMemberDelta(tx, context.sourceId, id, change, now);
     for (const personId of affectedPersonIds) affected.add(personId);
-    if (touched !== null) record = touched;
+    if (version !== null) record = { ...record, version, updatedAt: now };
     // A repeated request (an IdP retry, `replace members` with the same list) changes nothing: no event.
     if (!attributesChanged && added.length === 0 && removed.length === 0 && ignored.length === 0) return { record, recomputePersonIds: [] };
     const recorded = await recordDirectoryChange(tx, context, {
@@ -157,7 +157,7 @@ async function applyMemberDelta(
   groupId: string,
   change: GroupChange,
   now: Date,
-): Promise<{ added: string[]; removed: string[]; ignored: string[]; affectedPersonIds: string[]; touched: GroupRecord | null }> {
+): Promise<{ added: string[]; removed: string[]; ignored: string[]; affectedPersonIds: string[]; version: number | null }> {
   let toAdd = unique(change.addMemberIds ?? []);
   let toRemove = unique(change.removeMemberIds ?? []);
   if (change.replaceMemberIds !== undefined) {
@@ -167,7 +167,7 @@ async function applyMemberDelta(
     toAdd = unique([...toAdd, ...wanted]);
   }
   refuseSelfMembership(toAdd, groupId);
-  if (toAdd.length === 0 && toRemove.length === 0) return { added: [], removed: [], ignored: [], affectedPersonIds: [], touched: null };
+  if (toAdd.length === 0 && toRemove.length === 0) return { added: [], removed: [], ignored: [], affectedPersonIds: [], version: null };
   const adding = new Set(toAdd);
   const displays = change.memberDisplays ?? new Map<string, string>();
   const result = await tx.changeMembers(

@@ -1,7 +1,7 @@
 /** Admin API of the audit log: search, export as JSON lines, verification of the hash chain (docs/governance.md). */
 import { z } from 'zod';
 import { exportAuditLog, searchAuditLog, verifyAuditLog, type AuditFilter, type AuditLogDeps, type AuditRecord } from '../../app/governance/audit-log.js';
-import type { RouteSpec } from './route-spec.js';
+import { actorOf, type RouteSpec } from './route-spec.js';
 
 /** The audit log use cases' dependencies; wired in src/main. */
 export type AuditApi = AuditLogDeps;
@@ -73,10 +73,6 @@ export function auditJsonLine(entry: AuditRecord): string {
 
 async function* jsonLines(entries: AsyncIterable<AuditRecord>): AsyncGenerator<string> {
   for await (const entry of entries) yield auditJsonLine(entry);
-}
-
-function actorOf(request: { principal?: { tokenId?: string } | null }): string {
-  return `admin_token:${request.principal?.tokenId ?? 'unknown'}`;
 }
 
 export function auditRoutes(api: AuditApi): RouteSpec[] {

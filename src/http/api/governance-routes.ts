@@ -4,7 +4,7 @@ import { decideGrant, listGrants, type GrantsDeps } from '../../app/governance/g
 import { reassignAgent, type SponsorshipAdminDeps } from '../../app/governance/reassign.js';
 import { runWhatIf, type WhatIfDeps } from '../../app/governance/what-if.js';
 import type { Hypothesis } from '../../domain/what-if.js';
-import type { RouteSpec } from './route-spec.js';
+import { actorOf, type RouteSpec } from './route-spec.js';
 import {
   explainQuerySchema, explanationSchema, grantListQuerySchema, grantListSchema, grantParams, grantSchema, reassignSchema, whatIfReportSchema, whatIfSchema,
 } from './governance-schemas.js';
@@ -21,10 +21,6 @@ const idParams = z.strictObject({ id: z.uuid() });
 
 function respond<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   return schema.parse(JSON.parse(JSON.stringify(value)));
-}
-
-function actorOf(request: { principal?: { tokenId?: string } | null }): string {
-  return `admin_token:${request.principal?.tokenId ?? 'unknown'}`;
 }
 
 export function hypothesisOf(body: z.output<typeof whatIfSchema>): Hypothesis {

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { z } from 'zod';
 import type { Role } from '../../app/auth/tokens.js';
+import { actorLabel } from '../../app/records.js';
 
 export interface RouteResult {
   readonly status: number;
@@ -25,4 +26,9 @@ export interface RouteSpec {
   /** `contentType` defaults to application/json; for a stream, `schema` describes one item (e.g. one JSON line). */
   readonly responses: Readonly<Record<number, { readonly description: string; readonly schema?: z.ZodType; readonly contentType?: string }>>;
   readonly handle: (input: { params: unknown; query: unknown; body: unknown; request: Request }) => Promise<RouteResult>;
+}
+
+/** The audit actor of an admin API request: the API token that made it. */
+export function actorOf(request: { principal?: { tokenId?: string } | null }): string {
+  return actorLabel({ type: 'admin_token', id: request.principal?.tokenId ?? 'unknown' });
 }

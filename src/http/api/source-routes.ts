@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RunView, SourceSyncView } from '../../app/directory/sync-status.js';
 import { AppError } from '../../domain/errors.js';
-import type { RouteSpec } from './route-spec.js';
+import { actorOf, type RouteSpec } from './route-spec.js';
 import { runSchema, sourceListSchema, sourceSchema } from './schemas.js';
 
 export interface SourceView {
@@ -29,10 +29,6 @@ const runsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200
 
 function respond<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   return schema.parse(JSON.parse(JSON.stringify(value)));
-}
-
-function actorOf(request: { principal?: { tokenId?: string } | null }): string {
-  return `admin_token:${request.principal?.tokenId ?? 'unknown'}`;
 }
 
 export function sourceRoutes(api: SourceApi): RouteSpec[] {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../../domain/errors.js';
-import type { RouteSpec } from './route-spec.js';
+import { actorOf, type RouteSpec } from './route-spec.js';
 
 const timestamp = z.iso.datetime({ offset: true });
 const percentiles = z.object({ count: z.number().int(), p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() });
@@ -57,10 +57,6 @@ const driftBody = z.strictObject({ agentId: z.uuid().optional() });
 
 function respond<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   return schema.parse(JSON.parse(JSON.stringify(value)));
-}
-
-function actorOf(request: { principal?: { tokenId?: string } | null }): string {
-  return `admin_token:${request.principal?.tokenId ?? 'unknown'}`;
 }
 
 export function targetRoutes(api: TargetApi): RouteSpec[] {

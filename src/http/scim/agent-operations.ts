@@ -8,7 +8,7 @@ import type { Clock, Logger, Policy, WorkQueue } from '../../app/ports.js';
 import { LIST_RESPONSE } from './constants.js';
 import { AGENT_READ_ONLY, agentLocation, canonicalAgentAttribute, toAgentWrite, toScimAgent, writableAgent } from './agent-resource.js';
 import { parseListRequest } from './list-query.js';
-import { notFound, type ScimCall, type ScimResult } from './operations.js';
+import { notFound, type ResourceOperations, type ScimCall, type ScimResult } from './operations.js';
 import { applyPatch, parsePatchRequest } from './patch.js';
 import { parseProjection, project } from './projection.js';
 import { parseEtag } from './user-resource.js';
@@ -28,14 +28,6 @@ export interface AgentScimDeps {
   readonly governance: () => GovernancePolicy;
 }
 
-export interface AgentOperations {
-  create(call: ScimCall): Promise<ScimResult>;
-  get(id: string, call: ScimCall): Promise<ScimResult>;
-  list(call: ScimCall, params: Readonly<Record<string, unknown>>): Promise<ScimResult>;
-  replace(id: string, call: ScimCall): Promise<ScimResult>;
-  patch(id: string, call: ScimCall): Promise<ScimResult>;
-  remove(id: string, call: ScimCall): Promise<ScimResult>;
-}
 
 /** The SCIM call's change context, as the agent use cases take it (owners must be users of its source). */
 function agentContext(call: ScimCall): AgentChangeContext {
@@ -47,7 +39,7 @@ function agentContext(call: ScimCall): AgentChangeContext {
  * `/Agents` operations, independent of HTTP like the Users / Groups ones. Every write is committed (agent,
  * delegation, change event, audit, recompute outbox) before it answers, then read back for the response.
  */
-export function agentOperations(deps: AgentScimDeps): AgentOperations {
+export function agentOperations(deps: AgentScimDeps): ResourceOperations {
   const { store } = deps;
   const read = async (id: string) => {
     const agent = await store.getProvisionedAgent(id);

@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import type { AgentOperations } from './agent-operations.js';
+import type { ResourceOperations } from './operations.js';
 import type { ScimCall, ScimResult } from './operations.js';
 import { idParam, searchParams } from './request-params.js';
 
@@ -9,7 +9,7 @@ import { idParam, searchParams } from './request-params.js';
  */
 export function mountAgentRoutes(
   router: Router,
-  operations: AgentOperations,
+  operations: ResourceOperations,
   callOf: (request: Request, body?: unknown) => ScimCall,
   reply: (response: Response, result: ScimResult) => void,
 ): void {
