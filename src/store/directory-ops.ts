@@ -81,7 +81,8 @@ const CHANGE_MEMBERS_SQL = hot('change_members', `with recursive wanted as (
            union
            select m.member_id, m.member_type from memberships m join reach r on r.kind = 'Group' and m.group_id = r.id
          ), touched as (
-           update groups set version = version + 1, updated_at = $6 where id = $2 and exists (select 1 from changed)
+           -- $7: false when the caller already bumped the version in this request (attributes changed too).
+           update groups set version = version + 1, updated_at = $6 where id = $2 and $7 and exists (select 1 from changed)
            returning version
          )
          select 'added' as what, member_id::text as id from added
@@ -295,12 +296,12 @@ export function directoryOps(q: Queryable) {
      * from the changed members, and an edge into this group leads back to members already reached.
      */
     async changeMembers(
-      sourceId: string, groupId: string, add: readonly GroupMember[], removeIds: readonly string[], now: Date,
+      sourceId: string, groupId: string, add: readonly GroupMember[], removeIds: readonly string[], now: Date, bumpVersion = true,
     ): Promise<MemberChange> {
       const adds = add.filter((member) => isUuid(member.id) && member.id !== groupId);
       const result = await q.query<{ what: 'added' | 'removed' | 'known' | 'affected' | 'version'; id: string }>(
         CHANGE_MEMBERS_SQL,
-        [sourceId, groupId, adds.map((member) => member.id), adds.map((member) => member.display), removeIds.filter(isUuid), now],
+        [sourceId, groupId, adds.map((member) => member.id), adds.map((member) => member.display), removeIds.filter(isUuid), now, bumpVersion],
       );
       const change: MemberChange = { added: [], removed: [], known: [], affectedPersonIds: [], version: null };
       for (const row of result.rows) {

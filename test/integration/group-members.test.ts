@@ -59,6 +59,12 @@ describe.each(engines)('group member changes on %s', (_name, open) => {
     expect(both.version).toBe(removed.version);
     expect(await members()).toEqual([ann.id]);
 
+    // A rename and a member change in one request: one new version, as for any request.
+    const renamed = await changeGroup(deps, scimContext(), outer.id, { write: (current) => ({ ...current, displayName: 'Outer 2' }), addMemberIds: [bob.id] }, null);
+    expect(renamed.version).toBe(both.version + 1);
+    expect((await store.getGroup('src', outer.id))?.version).toBe(renamed.version);
+    await changeGroup(deps, scimContext(), outer.id, { removeMemberIds: [bob.id] }, null);
+
     // A group may not contain itself; nothing is written.
     await expect(changeGroup(deps, scimContext(), outer.id, { addMemberIds: [outer.id, bob.id] }, null)).rejects.toMatchObject({ code: 'invalid_value' });
     expect(await members()).toEqual([ann.id]);

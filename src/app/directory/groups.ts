@@ -27,6 +27,7 @@ export interface GroupsTx extends ChangeRecorderTx {
    */
   changeMembers(
     sourceId: string, groupId: string, add: readonly { id: string; display: string | null }[], removeIds: readonly string[], now: Date,
+    bumpVersion?: boolean,
   ): Promise<{ added: string[]; removed: string[]; known: string[]; affectedPersonIds: string[]; version: number | null }>;
   /** Person ids reached from these member ids: users themselves, groups through nesting (cycle-safe). */
   personsUnder(memberIds: readonly string[]): Promise<string[]>;
@@ -101,7 +102,7 @@ export async function changeGroup(
       // Rules match groups by name: a rename can change what every member is covered for.
       if (renamed) for (const personId of await tx.personsUnder([id])) affected.add(personId);
     }
-    const { added, removed, ignored, affectedPersonIds, version } = await applyMemberDelta(tx, context.sourceId, id, change, now);
+    const { added, removed, ignored, affectedPersonIds, version } = await applyMemberDelta(tx, context.sourceId, id, change, now, !attributesChanged);
     for (const personId of affectedPersonIds) affected.add(personId);
     if (version !== null) record = { ...record, version, updatedAt: now };
     // A repeated request (an IdP retry, `replace members` with the same list) changes nothing: no event.
@@ -157,6 +158,8 @@ async function applyMemberDelta(
   groupId: string,
   change: GroupChange,
   now: Date,
+  /** False when the request already bumped the version (its attributes changed): one version per request. */
+  bumpVersion: boolean,
 ): Promise<{ added: string[]; removed: string[]; ignored: string[]; affectedPersonIds: string[]; version: number | null }> {
   let toAdd = unique(change.addMemberIds ?? []);
   let toRemove = unique(change.removeMemberIds ?? []);
@@ -175,6 +178,7 @@ async function applyMemberDelta(
     toAdd.map((memberId) => ({ id: memberId, display: displays.get(memberId) ?? null })),
     toRemove.filter((memberId) => !adding.has(memberId)),
     now,
+    bumpVersion,
   );
   // Unknown ids are ignored, not refused (see knownMembers).
   const known = new Set(result.known);
