@@ -62,6 +62,11 @@ export async function writeDirectoryLdif(path: string, people: number, groups: n
     if (!out.write(chunk)) await once(out, 'drain');
   };
   const random = prng(42);
+  // Entries last changed yesterday, as in a directory that is not being bulk-loaded right now (slapadd
+  // keeps operational attributes it is given): otherwise every entry would fall inside a delta poll's
+  // clock-skew window (clockSkewSeconds) for the first minute, and the one-change polls would re-read all.
+  const yesterday = `${new Date(Date.now() - 86_400_000).toISOString().slice(0, 19).replace(/[-:T]/g, '')}Z`;
+  const stamped = `createTimestamp: ${yesterday}\nmodifyTimestamp: ${yesterday}\n`;
   for (let index = 0; index < people; index += 1) {
     const uid = uidOf(index);
     const given = FIRST[index % FIRST.length]!;
@@ -84,6 +89,7 @@ export async function writeDirectoryLdif(path: string, people: number, groups: n
       line('l', CITIES[index % CITIES.length]!),
       `telephoneNumber: +1 555 ${String(index % 10000).padStart(4, '0')}\n`,
       ...(manager === null ? [] : [`manager: uid=${manager},${PEOPLE_BASE}\n`]),
+      stamped,
       '\n',
     ].join(''));
   }
@@ -98,7 +104,7 @@ export async function writeDirectoryLdif(path: string, people: number, groups: n
     for (let member = 0; member < sizes[index]!; member += 1) members.add(`member: uid=${uidOf((start + member * stride) % people)},${PEOPLE_BASE}\n`);
     actual.push(members.size);
     const cn = `group-${String(index).padStart(4, '0')}`;
-    await write(`dn: cn=${cn},${GROUPS_BASE}\nobjectClass: groupOfNames\ncn: ${cn}\ndescription: Benchmark group ${index} (${members.size} members)\n${[...members].join('')}\n`);
+    await write(`dn: cn=${cn},${GROUPS_BASE}\nobjectClass: groupOfNames\ncn: ${cn}\ndescription: Benchmark group ${index} (${members.size} members)\n${[...members].join('')}${stamped}\n`);
   }
   out.end();
   await once(out, 'finish');

@@ -26,10 +26,15 @@ export type MassChangeVerdict =
 
 export const DEFAULT_MASS_CHANGE_POLICY: MassChangePolicy = { maxShare: 0.1, minCount: 2 };
 
+/** Whether `removals` are too few to be held whatever the population is (a single leaver never is). */
+export function belowHoldFloor(policy: MassChangePolicy, removals: number): boolean {
+  return removals < Math.max(1, policy.minCount);
+}
+
 export function massChangeVerdict(policy: MassChangePolicy, input: MassChangeInput): MassChangeVerdict {
   const removals = input.deletions + input.deactivations;
   const limit = Math.floor(input.population * policy.maxShare);
-  if (removals < Math.max(1, policy.minCount) || removals <= limit) return { hold: false };
+  if (belowHoldFloor(policy, removals) || removals <= limit) return { hold: false };
   // A confirmation covers the run the admin looked at, plus the few leavers that may have happened since.
   if (input.confirmedRemovals !== null && removals <= input.confirmedRemovals + Math.max(policy.minCount, limit)) return { hold: false };
   const share = input.population === 0 ? 100 : Math.round((removals / input.population) * 1000) / 10;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { createLdapScanner } from '../../connectors/ldap/scanner.js';
+import { withScanThread } from './ldap-scan-thread.js';
 import { createConnector, type ConnectorDeps } from '../../connectors/registry.js';
 import { createWebhookNotifier } from '../../connectors/webhook/notifier.js';
 import { createBullQueues, type BullQueues, type QueueTarget } from '../../jobs/bullmq.js';
@@ -155,7 +156,10 @@ function buildDirectorySync(config: TetherConfig, store: Store, queues: BullQueu
     }
     throw new AppError('not_found', 'source not found', { detail: `Source ${sourceId} not found` });
   };
-  const scanner = (sourceId: string) => createLdapScanner(ldapConfig(sourceId), { clock });
+  const scanner = (sourceId: string) => {
+    const source = ldapConfig(sourceId);
+    return withScanThread(source, createLdapScanner(source, { clock }));
+  };
   const check = async (sourceId: string) => {
     const probe = scanner(sourceId);
     try {

@@ -1,6 +1,7 @@
-import type { ObjectType, RunCounts, StagedRow, SyncCursor, SyncedObject, SyncRunRecord, SyncStateRecord, SyncStatusRow, UnseenCounts } from '../app/directory/sync-ports.js';
+import type { ChangedEntry, ObjectType, RunCounts, StagedRow, SyncCursor, SyncedObject, SyncRunRecord, SyncStateRecord, SyncStatusRow, UnseenCounts } from '../app/directory/sync-ports.js';
 import { normalizeDn } from '../app/directory/ldap-apply.js';
 import type { Queryable } from './db.js';
+import { hot } from './prepared.js';
 
 interface RunRow {
   id: string; source_id: string; mode: 'delta' | 'full'; trigger: string; status: SyncRunRecord['status']; started_at: Date;
@@ -22,6 +23,32 @@ interface SyncedObjectRow { source_key: string; object_id: string; dn: string; f
 const SYNCED_OBJECTS = `select o.source_key, o.object_id, o.dn, o.facts_hash, p.active
    from sync_objects o left join persons p on o.object_type = 'person' and p.id = o.object_id and p.deleted_at is null
   where o.source_id = $1 and o.object_type = $2 and o.source_key = any($3::text[])`;
+
+const CHANGED_ENTRIES = `select r.key, o.source_key is not null as mirrored, p.active
+   from unnest($3::text[], $4::text[]) as r(key, hash)
+   left join sync_objects o on o.source_id = $1 and o.object_type = $2 and o.source_key = r.key
+   left join persons p on o.object_type = 'person' and p.id = o.object_id and p.deleted_at is null
+  where o.facts_hash is distinct from r.hash`;
+const CHANGED_ENTRIES_SQL = hot('changed_entries', CHANGED_ENTRIES);
+const CHANGED_ENTRIES_SEEN_SQL = hot('changed_entries_seen', `
+  with seen as (insert into sync_seen (run_id, object_type, source_key) select $5, $2, unnest($3::text[]))
+  ${CHANGED_ENTRIES}`);
+
+const START_RUN_SQL = hot('start_sync_run', `
+  with run as (select nextval(pg_get_serial_sequence('sync_runs', 'id')) as id),
+  leased as (
+    update sync_state set lease_owner = (select id from run), lease_until = $5, last_attempt_at = $4
+     where source_id = $1 and (lease_until is null or lease_until < $4)
+     returning lease_owner)
+  insert into sync_runs (id, source_id, mode, trigger, status, started_at)
+  select lease_owner, $1, $2, $3, 'running', $4 from leased
+  returning id`);
+
+interface ChangedEntryRow {
+  key: string;
+  mirrored: boolean;
+  active: boolean | null;
+}
 
 function toSyncedObject(row: SyncedObjectRow): SyncedObject {
   return { key: row.source_key, objectId: row.object_id, dn: row.dn, factsHash: row.facts_hash, active: row.active };
@@ -122,20 +149,15 @@ const GONE = `select object_type, source_key from sync_objects where source_id =
 export function syncRunOps(q: Queryable) {
   return {
     async startRun(sourceId: string, mode: 'delta' | 'full', trigger: string, now: Date, leaseMs: number): Promise<number | null> {
-      await q.query('insert into sync_state (source_id) values ($1) on conflict do nothing', [sourceId]);
-      const run = await q.query<{ id: string }>(
-        `insert into sync_runs (source_id, mode, trigger, status, started_at) values ($1, $2, $3, 'running', $4) returning id`,
-        [sourceId, mode, trigger, now],
-      );
-      const runId = Number(run.rows[0]?.id);
-      const leased = await q.query(
-        `update sync_state set lease_owner = $2, lease_until = $3, last_attempt_at = $4
-          where source_id = $1 and (lease_until is null or lease_until < $4)`,
-        [sourceId, runId, new Date(now.getTime() + leaseMs), now],
-      );
-      if (leased.rowCount > 0) return runId;
-      await q.query('delete from sync_runs where id = $1', [runId]);
-      return null;
+      // One statement (one commit) on the poll's critical path: take the lease and insert the run under the
+      // id the lease names. A source's first run finds no sync_state row yet: create it, then try again.
+      const params = [sourceId, mode, trigger, now, new Date(now.getTime() + leaseMs)];
+      const claimed = await q.query<{ id: string }>(START_RUN_SQL, params);
+      if (claimed.rows[0] !== undefined) return Number(claimed.rows[0].id);
+      const created = await q.query('insert into sync_state (source_id) values ($1) on conflict do nothing', [sourceId]);
+      if (created.rowCount === 0) return null;
+      const retried = await q.query<{ id: string }>(START_RUN_SQL, params);
+      return retried.rows[0] === undefined ? null : Number(retried.rows[0].id);
     },
 
     async renewLease(sourceId: string, runId: number, now: Date, leaseMs: number): Promise<void> {
@@ -225,15 +247,20 @@ export function syncRunOps(q: Queryable) {
       await q.query('insert into sync_seen (run_id, object_type, source_key) select $1, $2, unnest($3::text[])', [runId, type, keys]);
     },
 
-    /** `syncedObjects` and `markSeen` in one round trip: the per-page work of a full reconciliation. */
-    async syncedObjectsSeen(sourceId: string, type: ObjectType, keys: readonly string[], runId: number): Promise<SyncedObject[]> {
-      if (keys.length === 0) return [];
-      const result = await q.query<{ source_key: string; object_id: string; dn: string; facts_hash: string | null; active: boolean | null }>(
-        `with seen as (insert into sync_seen (run_id, object_type, source_key) select $4, $2, unnest($3::text[]))
-         ${SYNCED_OBJECTS}`,
-        [sourceId, type, keys, runId],
-      );
-      return result.rows.map(toSyncedObject);
+    /**
+     * Of a page of entries read from the directory, those whose facts hash differs from the mirrored one (or
+     * that are not mirrored yet), with the mirrored person's active flag; records the keys as read by run
+     * `seenBy` in the same round trip. PostgreSQL compares: an unchanged page returns no rows, so a full
+     * reconciliation of an unchanged directory ships keys and hashes one way only.
+     */
+    async changedEntries(sourceId: string, type: ObjectType, entries: readonly { key: string; hash: string }[], seenBy: number | null): Promise<ChangedEntry[]> {
+      if (entries.length === 0) return [];
+      const keys = entries.map((entry) => entry.key);
+      const hashes = entries.map((entry) => entry.hash);
+      const result = seenBy === null
+        ? await q.query<ChangedEntryRow>(CHANGED_ENTRIES_SQL, [sourceId, type, keys, hashes])
+        : await q.query<ChangedEntryRow>(CHANGED_ENTRIES_SEEN_SQL, [sourceId, type, keys, hashes, seenBy]);
+      return result.rows.map((row) => ({ key: row.key, mirrored: row.mirrored, active: row.active }));
     },
 
     /**

@@ -68,9 +68,21 @@ function optional(attribute: string | undefined): string[] {
   return attribute === undefined ? [] : [attribute];
 }
 
+const binaryKeys = new WeakMap<DialectProfile, boolean>();
+
+/** Whether the dialect's key is a binary attribute (AD objectGUID); asked once per entry, answered once per profile. */
+function hasBinaryKey(profile: DialectProfile): boolean {
+  let binary = binaryKeys.get(profile);
+  if (binary === undefined) {
+    binary = profile.binaryAttributes.some((name) => name.toLowerCase() === profile.keyAttribute.toLowerCase());
+    binaryKeys.set(profile, binary);
+  }
+  return binary;
+}
+
 /** The entry's immutable key; binary keys (AD objectGUID) become their canonical string. */
 export function entryKey(entry: LdapEntry, profile: DialectProfile): string | null {
-  if (profile.binaryAttributes.some((name) => name.toLowerCase() === profile.keyAttribute.toLowerCase())) {
+  if (hasBinaryKey(profile)) {
     const bytes = firstBuffer(entry, profile.keyAttribute);
     return bytes === null || bytes.length !== 16 ? null : guidToString(bytes);
   }

@@ -14,11 +14,14 @@ export function values(entry: LdapEntry, attribute: string): string[] {
   const raw = rawValue(entry, attribute);
   if (raw === undefined) return [];
   const list = Array.isArray(raw) ? raw : [raw];
-  return list.map((item) => (Buffer.isBuffer(item) ? item.toString('utf8') : item));
+  return list.map(asText);
 }
 
+/** The first value as a string. Full reconciliations call this ~10 times per entry: no array is built. */
 export function first(entry: LdapEntry, attribute: string): string | null {
-  return values(entry, attribute)[0] ?? null;
+  const raw = rawValue(entry, attribute);
+  const item = Array.isArray(raw) ? raw[0] : raw;
+  return item === undefined ? null : asText(item);
 }
 
 /** The first value as bytes: binary attributes (objectGUID, objectSid) must be requested as buffers. */
@@ -29,10 +32,25 @@ export function firstBuffer(entry: LdapEntry, attribute: string): Buffer | null 
   return Buffer.isBuffer(item) ? item : null;
 }
 
+const asText = (item: Buffer | string): string => (typeof item === 'string' ? item : item.toString('utf8'));
+
 function rawValue(entry: LdapEntry, attribute: string): LdapEntry[string] | undefined {
+  // Servers usually answer with the name as configured: an exact match needs no scan of every key. The
+  // client fills requested attributes the entry lacks with [] under the requested name, and a value under
+  // another spelling then still wins through the scan below.
+  if (attribute !== 'dn' && Object.hasOwn(entry, attribute)) {
+    const exact = entry[attribute];
+    if (!(Array.isArray(exact) && exact.length === 0)) return exact;
+  }
   const wanted = attribute.toLowerCase();
-  for (const key of Object.keys(entry)) if (key.toLowerCase() === wanted && key !== 'dn') return entry[key];
-  return undefined;
+  let empty: LdapEntry[string] | undefined;
+  for (const key of Object.keys(entry)) {
+    if (key === 'dn' || key.toLowerCase() !== wanted) continue;
+    const value = entry[key];
+    if (!(Array.isArray(value) && value.length === 0)) return value;
+    empty = value;
+  }
+  return empty;
 }
 
 export interface RangedValues {
@@ -80,6 +98,8 @@ export function guidToBytes(guid: string): Buffer {
 /** Generalized time (20240102030405Z, 20240102030405.0Z, with or without fraction) as ISO 8601; null if unparsable. */
 export function generalizedTimeToIso(value: string | null): string | null {
   if (value === null) return null;
+  const fast = utcSecondsToIso(value);
+  if (fast !== null) return fast;
   const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(?:[.,](\d+))?(Z|[+-]\d{4})$/.exec(value.trim());
   if (match === null) return null;
   const [, year, month, day, hour, minute, second = '00', fraction = '0', zone = 'Z'] = match;
@@ -87,6 +107,23 @@ export function generalizedTimeToIso(value: string | null): string | null {
   const millis = fraction.padEnd(3, '0').slice(0, 3);
   const date = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}.${millis}${offset}`);
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+/**
+ * The form directories stamp every entry with (modifyTimestamp `20240102030405Z`), without a regular
+ * expression or a Date: a full reconciliation maps it for every entry. Null for any other form.
+ */
+function utcSecondsToIso(value: string): string | null {
+  if (value.length !== 15 || value.charCodeAt(14) !== 90 /* Z */) return null;
+  for (let index = 0; index < 14; index += 1) {
+    const code = value.charCodeAt(index);
+    if (code < 48 || code > 57) return null;
+  }
+  const field = (start: number) => Number(value.slice(start, start + 2));
+  const [month, day, hour, minute, second] = [field(4), field(6), field(8), field(10), field(12)];
+  // Day 31 of a 30-day month (and 29 February of a common year) is left to the general path's Date check.
+  if (month < 1 || month > 12 || day < 1 || day > 28 || hour > 23 || minute > 59 || second > 59) return null;
+  return `${value.slice(0, 4)}-${value.slice(4, 6)}-${value.slice(6, 8)}T${value.slice(8, 10)}:${value.slice(10, 12)}:${value.slice(12, 14)}.000Z`;
 }
 
 /** ISO time → generalized time with second precision, for `(modifyTimestamp>=...)` filters. */

@@ -4,13 +4,15 @@
  * A scan that reads a whole scope also records the keys it read: the sweep compares key sets afterwards.
  */
 import { factsHash } from './ldap-facts-hash.js';
-import type { DirectoryScanner, ObjectType, ScanOptions, SyncedObject } from './sync-ports.js';
+import type { ChangedEntry, DirectoryScanner, ObjectType, ScanOptions } from './sync-ports.js';
 
 /** What staging needs from the store. */
 export interface StageStore {
-  syncedObjects(sourceId: string, type: ObjectType, keys: readonly string[]): Promise<SyncedObject[]>;
-  /** `syncedObjects` that also records the keys as read by the run (one round trip per page). */
-  syncedObjectsSeen(sourceId: string, type: ObjectType, keys: readonly string[], runId: number): Promise<SyncedObject[]>;
+  /**
+   * Of a page of entries, those whose hash differs from the mirrored one (or not mirrored yet); records
+   * the keys as read by run `seenBy` in the same round trip when it is not null.
+   */
+  changedEntries(sourceId: string, type: ObjectType, entries: readonly { key: string; hash: string }[], seenBy: number | null): Promise<ChangedEntry[]>;
   stage(runId: number, type: ObjectType, rows: readonly { key: string; facts: Readonly<Record<string, unknown>>; hash: string }[]): Promise<void>;
 }
 
@@ -31,36 +33,54 @@ export interface StageScope {
   readonly since: ScanOptions['since'];
   /** Record every key read (a scan of the whole scope: full runs, and the agents scope on every run). */
   readonly markSeen: boolean;
+  /** A full reconciliation: worth the scanner's `scanHashed` (another thread to start), when it has one. */
+  readonly bulk: boolean;
+}
+
+/** An entry of a page, hashed; its facts are built only if it is staged. */
+interface PageEntry {
+  readonly key: string;
+  readonly hash: string;
+  readonly active: boolean | null;
+  facts(): Readonly<Record<string, unknown>>;
 }
 
 /** Scans one kind of entry and stages those whose facts changed; `afterPage` runs between pages. */
 export async function stageScan(
   deps: { store: StageStore; scanner: DirectoryScanner; clock: () => Date }, scope: StageScope, tally: Tally, afterPage: () => Promise<void>,
 ): Promise<void> {
-  for await (const page of deps.scanner.scan(scope.type, { since: scope.since })) {
-    await stagePage(deps, scope, page, tally);
+  const { scanner } = deps;
+  // A full scan the scanner can hash itself (off this thread): the run only compares and stages.
+  if (scope.bulk && scope.since === null && scanner.scanHashed !== undefined) {
+    for await (const page of scanner.scanHashed(scope.type)) {
+      await stagePage(deps, scope, page.map((entry) => ({ ...entry, facts: () => JSON.parse(entry.json) as Record<string, unknown> })), tally);
+      await afterPage();
+    }
+    return;
+  }
+  for await (const page of scanner.scan(scope.type, { since: scope.since })) {
+    const entries = (page as readonly { key: string; active?: boolean }[]).map((item): PageEntry => ({
+      key: item.key, hash: factsHash(item), active: item.active ?? null, facts: () => item as unknown as Record<string, unknown>,
+    }));
+    await stagePage(deps, scope, entries, tally);
     await afterPage();
   }
 }
 
-async function stagePage(deps: { store: StageStore; clock: () => Date }, scope: StageScope, page: readonly object[], tally: Tally): Promise<void> {
-  const { store } = deps;
+async function stagePage(deps: { store: StageStore; clock: () => Date }, scope: StageScope, page: readonly PageEntry[], tally: Tally): Promise<void> {
   const receivedAt = deps.clock().toISOString();
-  const facts = page as readonly { key: string; active?: boolean }[];
-  const keys = facts.map((item) => item.key);
-  const mirrored = scope.markSeen
-    ? await store.syncedObjectsSeen(scope.sourceId, scope.type, keys, scope.runId)
-    : await store.syncedObjects(scope.sourceId, scope.type, keys);
-  const known = new Map(mirrored.map((object) => [object.key, object]));
+  const byKey = new Map(page.map((entry) => [entry.key, entry]));
+  const entries = [...byKey.values()].map((entry) => ({ key: entry.key, hash: entry.hash }));
+  const changed = await deps.store.changedEntries(scope.sourceId, scope.type, entries, scope.markSeen ? scope.runId : null);
+  const mirroredActive = new Map(changed.map((entry) => [entry.key, entry.active]));
   const rows: { key: string; facts: Readonly<Record<string, unknown>>; hash: string }[] = [];
-  for (const item of facts) {
-    const hash = factsHash(item);
-    const existing = known.get(item.key);
-    if (existing?.factsHash === hash) continue;
-    if (scope.type === 'person' && item.active === false && existing?.active === true) tally.deactivated += 1;
-    rows.push({ key: item.key, facts: { ...item, receivedAt }, hash });
+  // In the directory's order, as before: the apply order of a page does not depend on the database's.
+  for (const [key, entry] of byKey) {
+    if (!mirroredActive.has(key)) continue;
+    if (scope.type === 'person' && entry.active === false && mirroredActive.get(key) === true) tally.deactivated += 1;
+    rows.push({ key, facts: { ...entry.facts(), receivedAt }, hash: entry.hash });
   }
-  tally.seen += facts.length;
+  tally.seen += page.length;
   tally.staged += rows.length;
-  await store.stage(scope.runId, scope.type, rows);
+  await deps.store.stage(scope.runId, scope.type, rows);
 }

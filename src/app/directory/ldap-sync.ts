@@ -21,7 +21,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, isAppError } from '../../domain/errors.js';
-import type { MassChangePolicy } from '../../domain/mass-change.js';
+import { belowHoldFloor, type MassChangePolicy } from '../../domain/mass-change.js';
 import type { Clock, Logger, Policy, WorkQueue } from '../ports.js';
 import type { GovernancePolicy } from '../governance/policy.js';
 import type { AgentSyncTx } from './ldap-agents.js';
@@ -30,7 +30,7 @@ import { leaseKeeper } from './ldap-lease.js';
 import { createRunApplier, type RunApplier } from './ldap-run-apply.js';
 import { newTally, stageScan, type Tally } from './ldap-stage.js';
 import type {
-  DirectoryScanner, ObjectType, RunCounts, StagedRow, SyncCursor, SyncedObject, SyncRunRecord, SyncStateRecord, UnseenCounts,
+  ChangedEntry, DirectoryScanner, ObjectType, RunCounts, StagedRow, SyncCursor, SyncRunRecord, SyncStateRecord, UnseenCounts,
 } from './sync-ports.js';
 
 /** Run bookkeeping and staging, outside the directory transactions. */
@@ -41,9 +41,8 @@ export interface SyncRunStore {
   renewLease(sourceId: string, runId: number, now: Date, leaseMs: number): Promise<void>;
   syncState(sourceId: string): Promise<SyncStateRecord | null>;
   getRun(sourceId: string, runId: number): Promise<SyncRunRecord | null>;
-  syncedObjects(sourceId: string, type: ObjectType, keys: readonly string[]): Promise<SyncedObject[]>;
-  /** `syncedObjects` that also records the keys as read by the run (one round trip per page). */
-  syncedObjectsSeen(sourceId: string, type: ObjectType, keys: readonly string[], runId: number): Promise<SyncedObject[]>;
+  /** Of a page of entries, those whose hash differs from the mirror's; records the keys as read by `seenBy`. */
+  changedEntries(sourceId: string, type: ObjectType, entries: readonly { key: string; hash: string }[], seenBy: number | null): Promise<ChangedEntry[]>;
   /** Records keys the run read from the directory: deletion detection compares them with the mirror's. */
   markSeen(runId: number, type: ObjectType, keys: readonly string[]): Promise<void>;
   stage(runId: number, type: ObjectType, rows: readonly { key: string; facts: Readonly<Record<string, unknown>>; hash: string }[]): Promise<void>;
@@ -184,7 +183,9 @@ async function execute(deps: LdapSyncDeps, request: SyncRequest, runId: number, 
 }
 
 const stage = (run: Run, type: ObjectType, markSeen: boolean) =>
-  stageScan(run.deps, { sourceId: run.deps.sourceId, runId: run.runId, type, since: type === 'agent' ? null : run.since, markSeen }, run.tally, run.keepLease);
+  stageScan(run.deps, {
+    sourceId: run.deps.sourceId, runId: run.runId, type, since: type === 'agent' ? null : run.since, markSeen, bulk: run.mode === 'full',
+  }, run.tally, run.keepLease);
 
 /** Every entry is read (and its key recorded) first, so the breaker judges every removal before anything is applied. */
 async function fullReconciliation(run: Run): Promise<SyncOutcome> {
@@ -234,6 +235,10 @@ async function deltaPoll(run: Run): Promise<SyncOutcome> {
 /** Holds the run when its removals trip the breaker; null when it may go on. */
 async function judge(run: Run, unseen: UnseenCounts, applied: boolean): Promise<SyncOutcome | null> {
   const { deps, tally } = run;
+  // A delta poll's one changed entry must not wait for the population count (a scan of the source's
+  // people) when its removals are too few for any population to hold it.
+  const { massChange } = deps;
+  if (belowHoldFloor(massChange, unseen.activePeople + tally.deactivated) && belowHoldFloor(massChange, unseen.liveAgents)) return null;
   const population = await run.population;
   // Counting directory agents costs a query; without a retirement the agents' breaker cannot trip.
   const agentPopulation = unseen.liveAgents === 0 ? 0 : await deps.store.countDirectoryAgents(deps.sourceId);

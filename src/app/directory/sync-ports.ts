@@ -75,11 +75,35 @@ export interface DirectoryScanner {
   deltaUsable(cursor: SyncCursor): Promise<boolean>;
   /** Changed (or all) entries of one kind, a page at a time. */
   scan<T extends ObjectType>(type: T, options: ScanOptions): AsyncIterable<readonly FactsOf<T>[]>;
+  /**
+   * Optional: every entry of one kind (a full scan) with its facts hash already computed, e.g. read, mapped
+   * and hashed on another thread. The hash must be `factsHash` of the facts; the facts come as JSON text,
+   * which a run parses only for the entries it stages.
+   */
+  scanHashed?(type: ObjectType): AsyncIterable<readonly HashedEntry[]>;
   /** Immutable keys of every entry in scope, a page at a time: the "mark" half of deletion detection. */
   scanKeys(type: ObjectType): AsyncIterable<readonly string[]>;
   /** Whether this source maps agents from the directory. */
   readonly agentsConfigured: boolean;
   close(): Promise<void>;
+}
+
+/** An entry read from the directory whose facts differ from the mirror's (or that is not mirrored yet). */
+export interface ChangedEntry {
+  readonly key: string;
+  readonly mirrored: boolean;
+  /** For people: whether the mirrored person is active now (null when not mirrored). */
+  readonly active: boolean | null;
+}
+
+/** An entry of a full scan, hashed where it was read (DirectoryScanner.scanHashed). */
+export interface HashedEntry {
+  readonly key: string;
+  readonly hash: string;
+  /** The facts' `active` (people and agents); null for groups. */
+  readonly active: boolean | null;
+  /** The facts as JSON text. */
+  readonly json: string;
 }
 
 /** A mirrored entry as the sync store knows it. */

@@ -5,6 +5,7 @@ import { ldapSourceSchema, type LdapSourceConfig } from '../../../connectors/lda
 import { createLdapScanner } from '../../../connectors/ldap/scanner.js';
 import { decideHeldRun, runDirectorySync, type LdapSyncDeps } from '../../../src/app/directory/ldap-sync.js';
 import { secretReference } from '../../../src/config/secrets.js';
+import { withScanThread } from '../../../src/main/ldap-scan-thread.js';
 import type { Store } from '../../../src/store/index.js';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
 import { RecordingQueue, silentLogger, storeWithPolicy } from '../../support/pipeline.js';
@@ -60,7 +61,8 @@ describe('LDAP sync against a real slapd', () => {
 
   function deps(overrides: Partial<LdapSyncDeps> = {}, config: LdapSourceConfig = sourceConfig(slapd)): LdapSyncDeps {
     return {
-      sourceId: 'corp', store, scanner: createLdapScanner(config, { clock: () => new Date() }), queue, clock: () => new Date(),
+      // Full scans on the scan thread, as `tether start` runs them (src/main/container.ts).
+      sourceId: 'corp', store, scanner: withScanThread(config, createLdapScanner(config, { clock: () => new Date() })), queue, clock: () => new Date(),
       logger: silentLogger, massChange: config.massChange, chunkSize: 200, ...overrides,
     };
   }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../connectors/ldap/mapping/dialects.js';
 import { resolveMapping, toGroupFacts, toPersonFacts, pendingRanges } from '../../../connectors/ldap/mapping/entries.js';
@@ -115,5 +116,22 @@ describe('OpenLDAP shapes', () => {
     expect(generalizedTimeToIso('20250102030405.123Z')).toBe('2025-01-02T03:04:05.123Z');
     expect(generalizedTimeToIso('20250102030405+0100')).toBe('2025-01-02T02:04:05.000Z');
     expect(generalizedTimeToIso('garbage')).toBeNull();
+  });
+  it('reads the usual whole-second UTC stamp exactly as a Date would, for any instant, and leaves the rest to Date', () => {
+    fc.assert(fc.property(fc.date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2199-12-31T23:59:59Z'), noInvalidDate: true }), (date) => {
+      const whole = new Date(Math.floor(date.getTime() / 1000) * 1000);
+      const stamp = `${whole.toISOString().slice(0, 19).replace(/[-:T]/g, '')}Z`;
+      expect(generalizedTimeToIso(stamp)).toBe(whole.toISOString());
+    }), { numRuns: 2000 });
+    expect(generalizedTimeToIso('20240229235959Z')).toBe('2024-02-29T23:59:59.000Z');
+    expect(generalizedTimeToIso('20251331000000Z')).toBeNull();
+    expect(generalizedTimeToIso('2025010203040Z')).toBeNull();
+    expect(generalizedTimeToIso('20250102030460Z')).toBeNull();
+  });
+  it('finds an attribute under any spelling, and a value under another spelling beats the requested name left empty', () => {
+    const entry = { dn: 'uid=x,dc=x', entryUUID: 'k', uid: 'x', departmentnumber: [], departmentNumber: ['d1'] } as unknown as LdapEntry;
+    const facts = toPersonFacts(entry, resolveMapping({ mapping: { attributes: { department: 'departmentnumber' } }, agents: undefined } as never, DIALECTS.openldap), NOW);
+    expect(facts?.attributes).toEqual({ department: 'd1' });
+    expect(toPersonFacts({ dn: 'uid=x,dc=x', ENTRYUUID: 'k', UID: 'x' }, openldap, NOW)).toMatchObject({ key: 'k', userName: 'x' });
   });
 });

@@ -1,0 +1,107 @@
+/**
+ * A DirectoryScanner whose full scans run on a worker thread (ldap-scan-worker.ts): decoding, mapping and
+ * hashing 100,000 entries is seconds of CPU, which on the run's thread would serialise with the database
+ * round trips and with everything else the process serves. Delta polls, key scans and checks stay on the
+ * run's thread (small, and latency-bound: a thread start would cost more than it saves).
+ */
+import { Worker } from 'node:worker_threads';
+import type { LdapSourceConfig } from '../../connectors/ldap/config.js';
+import type { DirectoryScanner, HashedEntry, ObjectType } from '../app/directory/sync-ports.js';
+import { AppError, ERROR_CODES, type ErrorCode } from '../domain/errors.js';
+import { toWire, type ScanReply, type ScanRequest } from './ldap-scan-protocol.js';
+
+/**
+ * The worker's script. Built (dist/), it is the compiled file. Under tsx or vitest (TypeScript source), a
+ * worker does not inherit the parent's loader, so a small bootstrap registers tsx first, then imports it.
+ */
+function startWorker(workerData: unknown): Worker {
+  // The worker's garbage is short-lived (decoded pages): a small young generation keeps its share of the
+  // process's peak RSS down (measured: about 15 MB less peak RSS over a 20,000-entry scan).
+  const resourceLimits = { maxYoungGenerationSizeMb: 8 };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./ldap-scan-worker.js', import.meta.url), { workerData, resourceLimits });
+  const source = new URL('./ldap-scan-worker.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(source)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData, resourceLimits });
+}
+
+/** One worker, asked one request at a time; replies come back in order. */
+class ScanThread {
+  readonly #worker: Worker;
+  readonly #waiting: { resolve: (reply: ScanReply) => void; reject: (error: Error) => void }[] = [];
+  #failure: Error | null = null;
+
+  constructor(config: LdapSourceConfig) {
+    this.#worker = startWorker({ config: toWire(config) });
+    this.#worker.on('message', (reply: ScanReply) => this.#waiting.shift()?.resolve(reply));
+    this.#worker.on('error', (error) => this.#fail(new AppError('internal', `LDAP scan thread failed: ${error.message}`, { cause: error })));
+    this.#worker.on('exit', (code) => this.#fail(new AppError('internal', `LDAP scan thread exited (code ${code})`)));
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    for (const waiter of this.#waiting.splice(0)) waiter.reject(error);
+  }
+
+  post(request: ScanRequest): void {
+    if (this.#failure !== null) throw this.#failure;
+    this.#worker.postMessage(request);
+  }
+
+  ask(request: ScanRequest): Promise<ScanReply> {
+    if (this.#failure !== null) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ resolve, reject });
+      this.#worker.postMessage(request);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.#failure ??= new AppError('internal', 'LDAP scan thread closed');
+    await this.#worker.terminate();
+  }
+}
+
+function toAppError(reply: Extract<ScanReply, { kind: 'error' }>): AppError {
+  const code: ErrorCode = Object.hasOwn(ERROR_CODES, reply.code) ? (reply.code as ErrorCode) : 'internal';
+  return new AppError(code, reply.message, reply.detail === undefined ? {} : { detail: reply.detail });
+}
+
+/** `scanner` with `scanHashed` served by a worker thread, started on first use and ended by `close`. */
+export function withScanThread(config: LdapSourceConfig, scanner: DirectoryScanner): DirectoryScanner {
+  let thread: ScanThread | null = null;
+  return {
+    ...scanner,
+
+    async *scanHashed(type: ObjectType): AsyncIterable<readonly HashedEntry[]> {
+      thread ??= new ScanThread(config);
+      const current = thread;
+      current.post({ op: 'scan', type });
+      let finished = false;
+      try {
+        for (;;) {
+          const reply = await current.ask({ op: 'next' });
+          if (reply.kind === 'done') {
+            finished = true;
+            return;
+          }
+          if (reply.kind === 'error') {
+            finished = true;
+            throw toAppError(reply);
+          }
+          yield reply.keys.map((key, index) => ({
+            key, hash: reply.hashes[index] ?? '', active: reply.actives[index] ?? null, json: reply.json[index] ?? '{}',
+          }));
+        }
+      } finally {
+        // The run stopped early (a failure, a held run): end the worker's search before the next one.
+        if (!finished) await current.ask({ op: 'stop' }).catch(() => undefined);
+      }
+    },
+
+    async close() {
+      const current = thread;
+      thread = null;
+      await Promise.all([scanner.close(), current?.terminate()]);
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * The worker thread of a full directory scan: it reads the LDAP pages (ldapts' BER decoding), maps each
+ * entry to facts and hashes them, which is most of a full reconciliation's CPU. The run's thread then only
+ * compares keys and hashes with the mirror (one statement per page), so the two halves use two cores.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createLdapScanner } from '../../connectors/ldap/scanner.js';
+import { factsHash } from '../app/directory/ldap-facts-hash.js';
+import { Secret } from '../config/secrets.js';
+import { isAppError } from '../domain/errors.js';
+import type { ScanReply, ScanRequest, WireConfig } from './ldap-scan-protocol.js';
+
+const port = parentPort;
+if (port === null) throw new Error('ldap-scan-worker runs as a worker thread');
+const { bindPassword, caCertificate, ...settings } = (workerData as { config: WireConfig }).config;
+const scanner = createLdapScanner({
+  ...settings,
+  bindPassword: new Secret(bindPassword.value, bindPassword.reference),
+  ...(caCertificate === undefined ? {} : { caCertificate: new Secret(caCertificate.value, caCertificate.reference) }),
+}, { clock: () => new Date() });
+
+let pages: AsyncIterator<readonly object[]> | null = null;
+/** The page prepared ahead of the run's next request. */
+let ahead: Promise<ScanReply> | null = null;
+
+async function prepare(): Promise<ScanReply> {
+  try {
+    const next = await pages?.next();
+    if (next === undefined || next.done === true) return { kind: 'done' };
+    const reply = { kind: 'page' as const, keys: [] as string[], hashes: [] as string[], actives: [] as (boolean | null)[], json: [] as string[] };
+    for (const facts of next.value as readonly { key: string; active?: boolean }[]) {
+      reply.keys.push(facts.key);
+      reply.hashes.push(factsHash(facts));
+      reply.actives.push(facts.active ?? null);
+      reply.json.push(JSON.stringify(facts));
+    }
+    return reply;
+  } catch (error) {
+    if (isAppError(error)) return { kind: 'error', code: error.code, message: error.message, ...(error.detail === undefined ? {} : { detail: error.detail }) };
+    return { kind: 'error', code: 'internal', message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+async function handle(request: ScanRequest): Promise<void> {
+  if (request.op === 'scan') {
+    pages = scanner.scan(request.type, { since: null })[Symbol.asyncIterator]();
+    ahead = prepare();
+    return;
+  }
+  if (request.op === 'next') {
+    const reply = await (ahead ?? Promise.resolve<ScanReply>({ kind: 'done' }));
+    ahead = reply.kind === 'page' ? prepare() : null;
+    port?.postMessage(reply);
+    return;
+  }
+  const stopping = pages;
+  pages = null;
+  ahead = null;
+  await stopping?.return?.();
+  port?.postMessage({ kind: 'done' } satisfies ScanReply);
+}
+
+// Requests are handled one at a time, in order: the run waits for each reply before its next request.
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (request: ScanRequest) => {
+  queue = queue.then(() => handle(request));
+});
+port.on('close', () => void scanner.close());
