@@ -12,6 +12,8 @@ export interface ConnectorProfile {
   readonly hashMs: number;
   readonly keysMs: number;
   readonly deltaMs: number;
+  /** The scan thread alone (what a full reconciliation waits for at best): read + map + hash on the worker. */
+  readonly threadMs: number;
   readonly lines: readonly string[];
 }
 
@@ -49,15 +51,33 @@ export async function profileConnector(source: LdapSourceConfig): Promise<Connec
       for await (const page of scanner.scan(type, { since })) changed += page.length;
     }
     const deltaMs = performance.now() - deltaStarted;
+    const threadMs = await timeScanThread(source);
     return {
-      scanMs, hashMs, keysMs, deltaMs,
+      scanMs, hashMs, keysMs, deltaMs, threadMs,
       lines: [
         `full scan of ${entries} entries in ${pageMs.length} pages: ${(scanMs / 1000).toFixed(2)} s (page p50 ${percentile(pageMs, 50).toFixed(0)} ms, p99 ${percentile(pageMs, 99).toFixed(0)} ms)`,
         `facts hashing: ${(hashMs / 1000).toFixed(2)} s`,
         `key-only scans of ${keys} entries: ${(keysMs / 1000).toFixed(2)} s`,
+        `scan thread alone (read, map and hash every entry on the worker, as a full reconciliation does, no database): ${(threadMs / 1000).toFixed(2)} s`,
         `delta searches (modifyTimestamp in the last ${60 + source.clockSkewSeconds} s, people and groups; ${changed} entries): ${deltaMs.toFixed(0)} ms`,
       ],
     };
+  } finally {
+    await scanner.close();
+  }
+}
+
+/** One full pass over the scan thread (src/main/ldap-scan-thread.ts), with nothing done on this side. */
+async function timeScanThread(source: LdapSourceConfig): Promise<number> {
+  // The built files, as `tether start` runs them: from src/ the worker would first load tsx and transpile.
+  const { withScanThread } = (await import(new URL('../../dist/src/main/ldap-scan-thread.js', import.meta.url).href)) as typeof import('../../src/main/ldap-scan-thread.js');
+  const scanner = withScanThread(source, createLdapScanner(source, { clock: () => new Date() }));
+  try {
+    const started = performance.now();
+    for (const type of ['person', 'group'] as const) {
+      for await (const page of scanner.scanHashed?.(type) ?? []) void page;
+    }
+    return performance.now() - started;
   } finally {
     await scanner.close();
   }

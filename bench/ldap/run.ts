@@ -261,6 +261,7 @@ grantRules:
       { name: `Delta poll, one changed entry: poll start → recompute job in BullMQ (${toEnqueue.length} polls)`, p50: percentile(toEnqueue, 50), p99: percentile(toEnqueue, 99) },
       { name: '  poll start → change event committed', p50: percentile(toCommit, 50), p99: percentile(toCommit, 99) },
       { name: '  poll start → poll finished', p50: percentile(pollDurations, 50), p99: percentile(pollDurations, 99) },
+      { name: `  scan thread alone, no database: read + map + hash of ${entries} entries on the worker thread`, wallSeconds: profile.threadMs / 1000, p50: Number.NaN, p99: Number.NaN },
       { name: `  connector alone: key-only scans of all ${entries} entries (deletion detection)`, wallSeconds: profile.keysMs / 1000, p50: Number.NaN, p99: Number.NaN },
     ];
     console.log('');
