@@ -80,7 +80,15 @@ grantRules:
   const tether = await startTether({
     configPath, databaseUrl: database.url, redisUrl: redis.url, queuePrefix: 'bench',
     env: { LOG_LEVEL: 'warn', ...(PROFILE === undefined ? {} : profilingEnv(PROFILE)) },
+    // Loading through tsx (profiling) on a busy two-core machine can take longer than the default 30 s.
+    readyTimeoutMs: 120_000,
   });
+  /** With BENCH_PROFILE: closes Tether's current CPU profile and starts the next (see cpu-profile.ts). */
+  const nextProfile = (phase: string) => {
+    if (PROFILE === undefined) return;
+    process.kill(tether.pid, 'SIGUSR2');
+    console.log(`  (CPU profile part for: ${phase})`);
+  };
   const scim = (method: string, path: string, body?: unknown) => call(`${tether.url}/scim/v2${path}`, method, tether.scimToken, body);
   const api = (method: string, path: string, body?: unknown) => call(`${tether.url}/api/v1${path}`, method, tether.adminToken, body);
   try {
@@ -116,6 +124,7 @@ grantRules:
     printLoad('express 5 + one durable UPDATE (pg Pool max 10)', pgResult);
 
     const before = await tableStats(database.db);
+    nextProfile('title load');
     // `title` is read by a grant rule (see the config above): every PATCH changes the sponsor's facts and
     // triggers a recompute of the sponsor's agent — the worst case.
     const tetherResult = await runLoad(spec('tether', tether.url, 0, 'title'));
@@ -133,15 +142,18 @@ grantRules:
     console.log(`    by table (inserted/updated/seq scans): ${delta.byTable.map((table) => `${table.name} ${perRequest(table.inserted)}/${perRequest(table.updated)}/${perRequest(table.seqScans)}`).join(', ')}`);
     // `displayName` is read by no grant rule: committed like any change, but no entitlement can move, so no
     // recompute (the common case of IdP traffic: profile updates).
+    nextProfile('displayName load');
     const profileResult = await runLoad(spec('tether-profile', tether.url, 1_000_000, 'displayName'));
     printLoad('Tether SCIM PATCH /Users/{id} replacing displayName (committed, no recompute needed)', profileResult);
     for (const [label, result] of [['bare', bareResult], ['pg', pgResult], ['tether', tetherResult], ['tether-profile', profileResult]] as const) requireAllOk(label, result);
 
+    nextProfile('group seeding');
     console.log(`seeding a ${GROUP_MEMBERS}-member group...`);
     const client = { origin: tether.url, token: tether.scimToken };
     const group = await seedLargeGroup({ db: database.db, client, members: GROUP_MEMBERS, sourceId: 'bench' });
     console.log(`  ${GROUP_MEMBERS} people inserted with SQL in ${(group.peopleMs / 1000).toFixed(1)} s; group filled through SCIM PATCH (${group.batches} × ${group.batchSize} members) in ${(group.membersMs / 1000).toFixed(1)} s`);
     const member = users[0]!;
+    nextProfile('group PATCHes');
     const plain = await measureGroupPatches({ client, groupId: group.id, memberId: member, count: GROUP_PATCHES, query: '' });
     const lean = await measureGroupPatches({ client, groupId: group.id, memberId: member, count: Math.min(100, GROUP_PATCHES), query: '?excludedAttributes=members' });
     const full = await measureGroupPatches({ client, groupId: group.id, memberId: member, count: Math.min(20, GROUP_PATCHES), query: '', headers: { prefer: 'return=representation' } });

@@ -66,6 +66,13 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   app.use('/ui', deps.ui === undefined || deps.ui === null ? disabledUiRouter() : uiRouter({ ...deps.ui, api: deps.api, logger: deps.logger }));
   app.use(scimUrlForms());
 
+  const maxBodyBytes = deps.maxBodyBytes ?? 1_048_576;
+  const scim = scimRouter({ ...deps.scim, authenticate: deps.authenticate, logger: deps.logger, maxBodyBytes });
+  // Before the SCIM mount: the token endpoint authenticates OAuth2 clients, not SCIM callers.
+  app.use(OAUTH_TOKEN_PATHS, oauthTokenRouter(deps.scim.scimAuth));
+  app.use(SCIM_MOUNT, scim);
+  app.use('/api/v1', apiRouter({ ...deps.api, authenticate: deps.authenticate, logger: deps.logger, version: deps.version, maxBodyBytes }));
+  // After the SCIM and API mounts, which serve nearly every request: each layer before them is tried in turn.
   app.get('/healthz', (_request, response) => {
     response.json({ status: 'ok' });
   });
@@ -77,13 +84,6 @@ export function createHttpApp(deps: HttpAppDeps): Express {
   app.get('/metrics', async (_request, response) => {
     response.type(deps.metrics.contentType).send(await deps.metrics.render());
   });
-
-  const maxBodyBytes = deps.maxBodyBytes ?? 1_048_576;
-  const scim = scimRouter({ ...deps.scim, authenticate: deps.authenticate, logger: deps.logger, maxBodyBytes });
-  // Before the SCIM mount: the token endpoint authenticates OAuth2 clients, not SCIM callers.
-  app.use(OAUTH_TOKEN_PATHS, oauthTokenRouter(deps.scim.scimAuth));
-  app.use(SCIM_MOUNT, scim);
-  app.use('/api/v1', apiRouter({ ...deps.api, authenticate: deps.authenticate, logger: deps.logger, version: deps.version, maxBodyBytes }));
   app.use((request, response) => {
     response.status(404).json({ status: 404, detail: `No route ${request.method} ${request.path}` });
   });

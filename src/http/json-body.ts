@@ -10,7 +10,8 @@ const JSON_TYPES = ['application/json', 'application/scim+json', 'application/*+
  * surface as a misleading 400 about missing attributes.
  */
 export function jsonBody(limitBytes: number): RequestHandler {
-  const parse = express.json({ type: JSON_TYPES, limit: limitBytes, strict: false });
+  // The media type is checked once, below: the parser only sees bodies that passed (or requests without one).
+  const parse = express.json({ type: () => true, limit: limitBytes, strict: false });
   return (request, response, next) => {
     const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
     if (hasBody && request.is(JSON_TYPES) === false) {

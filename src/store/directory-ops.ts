@@ -55,6 +55,19 @@ export interface MemberChange {
 
 const LOCK_PEOPLE_SQL = hot('lock_people', `select ${PERSON_COLUMNS} from persons where id = any($1::uuid[]) and deleted_at is null order by id for update`);
 
+/** LOCK_PEOPLE_SQL with each person's groups (GROUPS_OF_SQL per row): one round trip instead of two. */
+const LOCK_PEOPLE_WITH_GROUPS_SQL = hot('lock_people_with_groups', `
+  select ${PERSON_COLUMNS.split(', ').map((name) => `p.${name}`).join(', ')},
+         array(
+           with recursive up(id) as (
+             select m.group_id from memberships m where m.member_id = p.id
+             union
+             select m.group_id from memberships m join up on m.member_id = up.id
+           )
+           select up.id from up join groups g on g.id = up.id and g.deleted_at is null
+         )::text[] as group_ids
+    from persons p where p.id = any($1::uuid[]) and p.deleted_at is null order by p.id for update of p`);
+
 const UPDATE_PEOPLE_SQL = hot('update_people', `update persons p set external_id = w.external_id, user_name = w.user_name, display_name = w.display_name, active = w.active,
            attributes = w.attributes::jsonb, resource = w.resource::jsonb, version = p.version + 1, updated_at = $8
            from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::text[])
@@ -113,6 +126,14 @@ export function directoryOps(q: Queryable) {
     return result.rows.map(toPerson);
   }
 
+  /** lockPeople, each person with every group it is in, directly or through nesting. */
+  async function lockPeopleWithGroups(ids: readonly string[]): Promise<{ person: PersonRecord; groupIds: string[] }[]> {
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return [];
+    const result = await q.query<PersonRow & { group_ids: string[] }>(LOCK_PEOPLE_WITH_GROUPS_SQL, [valid]);
+    return result.rows.map((row) => ({ person: toPerson(row), groupIds: row.group_ids }));
+  }
+
   /** One statement for many rows; each row's version goes up by one. Returns the rows in input order. */
   async function updatePeople(writes: readonly { readonly id: string; readonly write: PersonWrite }[], now: Date): Promise<PersonRecord[]> {
     if (writes.length === 0) return [];
@@ -145,6 +166,7 @@ export function directoryOps(q: Queryable) {
 
   return {
     lockPeople,
+    lockPeopleWithGroups,
     updatePeople,
     groupIdsOfMany,
 

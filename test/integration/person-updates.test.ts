@@ -116,6 +116,28 @@ describe('person updates by group commit', () => {
     expect(await count(`select count(*)::int as n from change_events where subject_id = $1`, [c.id])).toBe(1);
   });
 
+  it('locks people and reads their groups, nested ones included, in one statement', async () => {
+    const [member, loner] = await Promise.all([person('grouped'), person('loner')]);
+    const inner = crypto.randomUUID();
+    const outer = crypto.randomUUID();
+    const gone = crypto.randomUUID();
+    await store.db.query(
+      `insert into groups (id, source_id, display_name, resource, version, created_at, updated_at, deleted_at)
+       values ($1, 'src', 'Inner', '{}', 1, now(), now(), null), ($2, 'src', 'Outer', '{}', 1, now(), now(), null), ($3, 'src', 'Gone', '{}', 1, now(), now(), now())`,
+      [inner, outer, gone],
+    );
+    await store.db.query(
+      `insert into memberships (group_id, member_id, member_type, added_at) values ($1, $2, 'User', now()), ($3, $1, 'Group', now()), ($4, $2, 'User', now())`,
+      [inner, member.id, outer, gone],
+    );
+    const rows = await database.db.transaction((tx) => directoryOps(tx).lockPeopleWithGroups([loner.id, member.id, 'not-a-uuid']));
+    const byId = new Map(rows.map((row) => [row.person.id, row.groupIds]));
+    expect(byId.size).toBe(2);
+    expect(new Set(byId.get(member.id))).toEqual(new Set([inner, outer]));
+    expect(byId.get(loner.id)).toEqual([]);
+    expect(rows.find((row) => row.person.id === member.id)?.person.userName).toBe('grouped');
+  });
+
   it('sends the hot statements as prepared statements on PostgreSQL (parsed and planned once per connection)', async () => {
     const p = await person('prepared');
     const names = await database.db.transaction(async (tx) => {

@@ -3,7 +3,7 @@ import { AppError } from '../../domain/errors.js';
 import type { Clock, Logger, WorkQueue } from '../ports.js';
 import type { GroupMember, GroupRecord, GroupWrite } from '../records.js';
 import { recordDirectoryChange, type ChangeContext, type ChangeRecorderTx } from './change-recorder.js';
-import { enqueueAfterCommit, type ExpectedVersion } from './people.js';
+import { startEnqueueAfterCommit, type ExpectedVersion } from './people.js';
 
 export interface GroupsTx extends ChangeRecorderTx {
   lockGroup(sourceId: string, id: string): Promise<GroupRecord | null>;
@@ -77,7 +77,7 @@ export async function createGroup(
     });
     return { record: created, recomputePersonIds: recorded.recomputePersonIds };
   });
-  await enqueueAfterCommit(deps, recomputePersonIds);
+  startEnqueueAfterCommit(deps, recomputePersonIds);
   return record;
 }
 
@@ -118,7 +118,7 @@ export async function changeGroup(
     });
     return { record, recomputePersonIds: recorded.recomputePersonIds };
   });
-  await enqueueAfterCommit(deps, recomputePersonIds);
+  startEnqueueAfterCommit(deps, recomputePersonIds);
   return record;
 }
 
@@ -145,7 +145,7 @@ export async function deleteGroup(
     });
     return recorded.recomputePersonIds;
   });
-  await enqueueAfterCommit(deps, recomputePersonIds);
+  startEnqueueAfterCommit(deps, recomputePersonIds);
 }
 
 /**

@@ -3,7 +3,7 @@ import { AppError } from '../../domain/errors.js';
 import type { Clock, Logger, WorkQueue } from '../ports.js';
 import type { PersonRecord, PersonWrite } from '../records.js';
 import { recordDirectoryChange, type ChangeContext, type ChangeRecorderTx } from './change-recorder.js';
-import { enqueueAfterCommit, personUpdates, stateOf, type ExpectedVersion, type PersonUpdates, type PersonUpdatesTx } from './person-updates.js';
+import { personUpdates, startEnqueueAfterCommit, stateOf, type ExpectedVersion, type PersonUpdates, type PersonUpdatesTx } from './person-updates.js';
 
 export interface PeopleTx extends ChangeRecorderTx, PersonUpdatesTx {
   /** Locks the row for the rest of the transaction; null when absent or deleted. */
@@ -28,7 +28,7 @@ export interface PeopleDeps {
   readonly updates?: PersonUpdates;
 }
 
-export { enqueueAfterCommit, type ExpectedVersion } from './person-updates.js';
+export { enqueueAfterCommit, startEnqueueAfterCommit, type ExpectedVersion } from './person-updates.js';
 
 export async function createPerson(deps: PeopleDeps, context: ChangeContext, write: PersonWrite): Promise<PersonRecord> {
   const { record, recomputePersonIds } = await deps.store.transaction(async (tx) => {
@@ -46,7 +46,7 @@ export async function createPerson(deps: PeopleDeps, context: ChangeContext, wri
     });
     return { record: created, recomputePersonIds: recorded.recomputePersonIds };
   });
-  await enqueueAfterCommit(deps, recomputePersonIds);
+  startEnqueueAfterCommit(deps, recomputePersonIds);
   return record;
 }
 
@@ -83,7 +83,7 @@ export async function deletePerson(
     });
     return recorded.recomputePersonIds;
   });
-  await enqueueAfterCommit(deps, recomputePersonIds);
+  startEnqueueAfterCommit(deps, recomputePersonIds);
 }
 
 async function requirePerson(

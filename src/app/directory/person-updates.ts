@@ -1,7 +1,7 @@
 /**
  * Person updates (SCIM PUT and PATCH on /Users) by group commit: concurrent requests are applied in one
- * transaction of set-based statements — lock all rows, read all group memberships, update all rows, record
- * all change events — then each request gets its own answer. Each request keeps the semantics of a
+ * transaction of set-based statements — lock all rows and read their group memberships, update all rows,
+ * record all change events — then each request gets its own answer. Each request keeps the semantics of a
  * transaction of its own: its write is committed with its change event, audit entry and outbox rows before
  * it is answered, a repeated request changes nothing, and its own errors (not found, version mismatch, an
  * invalid patch) are its alone. See src/app/group-commit.ts for ordering and failure attribution.
@@ -15,6 +15,11 @@ import type { PersonRecord, PersonWrite } from '../records.js';
 import { changeRows, type BatchChangeRecorderTx, type ChangeContext } from './change-recorder.js';
 
 export interface PersonUpdatesTx extends BatchChangeRecorderTx {
+  /**
+   * Locks the live rows among `ids` (deleted and unknown ids are absent), in a deadlock-free order, and
+   * reads each one's groups (directly or through nesting) in the same round trip.
+   */
+  lockPeopleWithGroups(ids: readonly string[]): Promise<{ person: PersonRecord; groupIds: string[] }[]>;
   /** Locks the live rows among `ids` (deleted and unknown ids are absent), in a deadlock-free order. */
   lockPeople(ids: readonly string[]): Promise<PersonRecord[]>;
   /** Per person, every group it is in, directly or through nesting. */
@@ -67,13 +72,18 @@ type Plan =
 
 async function applyUpdates(deps: PersonUpdatesDeps, updates: readonly PersonUpdate[]): Promise<Outcome<PersonRecord>[]> {
   const { outcomes, recompute } = await deps.store.transaction(async (tx) => {
-    const locked = new Map((await tx.lockPeople(updates.map((update) => update.id))).map((person) => [person.id, person]));
+    const rows = await tx.lockPeopleWithGroups(updates.map((update) => update.id));
+    const locked = new Map(rows.map((row) => [row.person.id, row.person]));
+    const groups = new Map(rows.map((row) => [row.person.id, row.groupIds]));
     const plans = updates.map((update) => plan(update, locked.get(update.id)));
     const writes = plans.flatMap((entry, index) => ('write' in entry ? [{ index, id: updates[index]!.id, current: entry.current, write: entry.write }] : []));
-    const results: Outcome<PersonRecord>[] = plans.map((entry) => ('outcome' in entry ? entry.outcome : { ok: false, error: new Error('unreachable') }));
+    // Filled below for the writes; the others are settled already.
+    const results = new Array<Outcome<PersonRecord>>(updates.length);
+    plans.forEach((entry, index) => {
+      if ('outcome' in entry) results[index] = entry.outcome;
+    });
     if (writes.length === 0) return { outcomes: results, recompute: [] };
     const now = deps.clock();
-    const groups = await tx.groupIdsOfMany(writes.map((entry) => entry.id));
     const updated = await tx.updatePeople(writes, now);
     const changes = writes.map((entry, position) => {
       const after = updated[position]!;
@@ -92,7 +102,7 @@ async function applyUpdates(deps: PersonUpdatesDeps, updates: readonly PersonUpd
     const sponsors = await tx.recordChanges(changes);
     return { outcomes: results, recompute: [...new Set(sponsors.flat())] };
   });
-  await enqueueAfterCommit(deps, recompute);
+  startEnqueueAfterCommit(deps, recompute);
   return outcomes;
 }
 
@@ -159,4 +169,14 @@ export async function enqueueAfterCommit(
   } catch (error) {
     deps.logger.warn({ err: error, sponsors: personIds.length }, 'enqueue after commit failed; the outbox relay will retry');
   }
+}
+
+/**
+ * enqueueAfterCommit without waiting for Redis: for SCIM writes, whose answer promises only what is
+ * committed (mirror, change event, audit entry, outbox row). The enqueue is the fast path of work the
+ * outbox already holds, so waiting for it would add a Redis round trip to every answer — and, in a group
+ * commit, hold the batch's slot — for no guarantee. Never rejects: failures are logged like above.
+ */
+export function startEnqueueAfterCommit(deps: { readonly queue: WorkQueue; readonly logger: Logger }, personIds: readonly string[]): void {
+  void enqueueAfterCommit(deps, personIds);
 }

@@ -96,7 +96,10 @@ export function scimRouter(deps: ScimDeps): Router {
     return {
       sourceId,
       context: () => context(request, sourceId),
-      baseUrl: baseUrl(request),
+      // Only answers with a body need it (a PATCH answered 204 does not): built when read.
+      get baseUrl() {
+        return baseUrl(request);
+      },
       query: request.query,
       body,
       ifMatch: request.get('if-match'),
@@ -120,18 +123,23 @@ export function scimRouter(deps: ScimDeps): Router {
   });
   router.use(jsonBody(deps.maxBodyBytes));
   router.use(scimAuthentication(deps.authenticate, deps.scimAuth));
-  router.use(discoveryRouter({ maxPayloadSize: deps.maxBodyBytes }));
 
+  // One route per path with its methods (not one per method and path): express tries every layer in order,
+  // matching its path each time, and resource writes are the traffic that counts.
   for (const resource of ['Users', 'Groups'] as const) { // /Agents has its own routes (agent-routes.ts)
-    router.post(`/${resource}`, async (request, response) => reply(response, await operations.create(resource, callOf(request))));
-    router.get(`/${resource}`, async (request, response) => reply(response, await operations.list(resource, callOf(request), request.query)));
+    router.route(`/${resource}/:id`)
+      .patch(async (request, response) => reply(response, await operations.patch(resource, idParam(request), callOf(request))))
+      .put(async (request, response) => reply(response, await operations.replace(resource, idParam(request), callOf(request))))
+      .get(async (request, response) => reply(response, await operations.get(resource, idParam(request), callOf(request))))
+      .delete(async (request, response) => reply(response, await operations.remove(resource, idParam(request), callOf(request))));
+    router.route(`/${resource}`)
+      .post(async (request, response) => reply(response, await operations.create(resource, callOf(request))))
+      .get(async (request, response) => reply(response, await operations.list(resource, callOf(request), request.query)));
     router.post(`/${resource}/.search`, async (request, response) => reply(response, await operations.list(resource, callOf(request), searchParams(request.body))));
-    router.get(`/${resource}/:id`, async (request, response) => reply(response, await operations.get(resource, idParam(request), callOf(request))));
-    router.put(`/${resource}/:id`, async (request, response) => reply(response, await operations.replace(resource, idParam(request), callOf(request))));
-    router.patch(`/${resource}/:id`, async (request, response) => reply(response, await operations.patch(resource, idParam(request), callOf(request))));
-    router.delete(`/${resource}/:id`, async (request, response) => reply(response, await operations.remove(resource, idParam(request), callOf(request))));
   }
   if (agents !== undefined) mountAgentRoutes(router, agents, callOf, reply);
+  // After the resources: discovery is read once per client, so resource requests should not walk its routes.
+  router.use(discoveryRouter({ maxPayloadSize: deps.maxBodyBytes }));
   router.post('/.search', async (request, response) => reply(response, await searchAll(operations, callOf(request), searchParams(request.body))));
   router.post('/Bulk', async (request, response) => {
     reply(response, await runBulk(operations, callOf(request), request.body, { maxOperations: BULK_MAX_OPERATIONS, readOnly: request.principal?.readOnly ?? false }));

@@ -15,6 +15,9 @@ const RESOURCES = 'Users|Groups|Agents|Bulk|Schemas|ResourceTypes|ServiceProvide
  */
 const URL_FORM = new RegExp(`^(?<prefix>(?:/[^/]+)*?/v2)?(?:/(?<base>[^/]+))?/(?<resource>${RESOURCES})(?<rest>/.*)?$`, 'i');
 
+/** Segments that cannot be a baseEntity. */
+const RESERVED_BASE = new RegExp(`^(${RESOURCES}|v2)$`, 'i');
+
 export interface ScimAddress {
   /** The source named in the URL, if any (`{baseEntity}`); validated by the SCIM router. */
   readonly baseEntity: string | null;
@@ -37,7 +40,7 @@ export function matchScimUrl(path: string): { address: ScimAddress; internalPath
   const base = groups['base'];
   const resource = groups['resource'] ?? '';
   // `/scim/v2/v2/Users` or a baseEntity that is itself a resource name is not a form we accept.
-  if (base !== undefined && new RegExp(`^(${RESOURCES}|v2)$`, 'i').test(base)) return null;
+  if (base !== undefined && RESERVED_BASE.test(base)) return null;
   const baseEntity = base === undefined ? null : safeDecode(base);
   if (baseEntity === null && base !== undefined) return null;
   return {
@@ -60,11 +63,15 @@ function safeDecode(segment: string): string | null {
  */
 export function scimUrlForms(): RequestHandler {
   return (request, _response, next) => {
-    const matched = matchScimUrl(request.path);
+    const path = request.path;
+    const matched = matchScimUrl(path);
     if (matched !== null) {
-      const query = request.url.indexOf('?');
       request.scimAddress = matched.address;
-      request.url = `${matched.internalPath}${query === -1 ? '' : request.url.slice(query)}`;
+      // Most requests already use the mount's own form: leaving `url` as it is spares express parsing it again.
+      if (matched.internalPath !== path) {
+        const query = request.url.indexOf('?');
+        request.url = `${matched.internalPath}${query === -1 ? '' : request.url.slice(query)}`;
+      }
     }
     next();
   };
