@@ -6,7 +6,7 @@ import { suspendOverdueReassignments } from '../app/governance/reassign.js';
 import { personUpdates } from '../app/directory/person-updates.js';
 import { deliverVersion } from '../app/pipeline/deliver.js';
 import { relayOutboxOnce } from '../app/pipeline/outbox-relay.js';
-import { recomputeSponsor } from '../app/pipeline/recompute-sponsor.js';
+import { recomputeBatcher } from '../app/pipeline/recompute-batcher.js';
 import { propagationLatency } from '../app/queries/latency.js';
 import { getStatus } from '../app/queries/status.js';
 import { dashboardOps } from '../store/dashboard-ops.js';
@@ -95,23 +95,30 @@ export async function startServer(container: Container): Promise<Running & { por
   };
 }
 
+/** Recompute jobs a worker takes per unit of TETHER_WORKER_CONCURRENCY (see startWorkers). */
+const RECOMPUTE_JOBS_PER_SLOT = 8;
+
 /** `tether worker`: recompute and push workers plus the outbox relay. Stateless; scale out freely. */
 export function startWorkers(container: Container): Running {
   const { store, queues, clock, logger, metrics } = container;
+  // TETHER_WORKER_CONCURRENCY bounds recompute transactions: a quarter of it run at once (at least one), and
+  // every concurrent job joins one of them, so a burst becomes a few large batches rather than many small
+  // transactions. Jobs waiting for a batch hold no database connection, hence the wider BullMQ concurrency.
+  const recomputeJobs = container.env.TETHER_WORKER_CONCURRENCY * RECOMPUTE_JOBS_PER_SLOT;
+  const recompute = recomputeBatcher({
+    store, queue: queues, clock, logger, policy: () => container.policy(), governance: () => container.config.policy,
+    targetIds: () => container.queueTargets.map((target) => target.id),
+  }, { maxBatch: recomputeJobs, maxInFlight: Math.max(1, Math.ceil(container.env.TETHER_WORKER_CONCURRENCY / 4)) });
   const workers = startBullWorkers(
     {
       redisUrl: container.redis.url,
       prefix: container.env.TETHER_QUEUE_PREFIX,
       targets: container.queueTargets,
       notificationWebhooks: container.notificationQueues,
-      recomputeConcurrency: container.env.TETHER_WORKER_CONCURRENCY,
+      recomputeConcurrency: recomputeJobs,
     },
     {
-      recompute: (personId) =>
-        recomputeSponsor({
-          store, queue: queues, clock, logger, policy: () => container.policy(), governance: () => container.config.policy,
-          targetIds: () => container.queueTargets.map((target) => target.id),
-        }, personId),
+      recompute,
       push: (targetId, agentId, version) =>
         deliverVersion(
           {

@@ -2,8 +2,7 @@ import type { AgentProfile, ProvisionedAgent } from '../app/agents/agent-write.j
 import type { AgentRowChange } from '../app/agents/update-agent.js';
 import type { DirectoryQuery, Page } from '../app/directory/directory-query.js';
 import type { SponsoredAgent } from '../app/pipeline/recompute-sponsor.js';
-import type { AgentRecord, AuditEntry, DelegationRecord, EntitlementVersionRecord } from '../app/records.js';
-import { AUDIT_COLUMNS, auditValues } from './audit.js';
+import type { AgentRecord, DelegationRecord, EntitlementVersionRecord } from '../app/records.js';
 import type { Denial } from '../domain/entitlements.js';
 import type { SuccessionState } from '../domain/succession.js';
 import type { Entitlement } from '../domain/types.js';
@@ -183,30 +182,6 @@ export function agentOps(q: Queryable) {
     async version(agentId: string, version: number): Promise<EntitlementVersionRecord | null> {
       const result = await q.query<VersionRow>('select * from entitlement_versions where agent_id = $1 and version = $2', [agentId, version]);
       return result.rows[0] === undefined ? null : toVersion(result.rows[0]);
-    },
-
-    async commitVersion(expected: number, version: EntitlementVersionRecord, pushTargetIds: readonly string[], changeEventId: string | null, audit: AuditEntry): Promise<boolean> {
-      // Compare-and-set on current_version; the version row, its audit entry and its push outbox rows are
-      // written only when the CAS matched (they select from `advanced`), all in one round trip.
-      const result = await q.query<{ advanced: number }>(
-        `with advanced as (
-           update agents set current_version = $3, revision = revision + 1, updated_at = $10::timestamptz
-            where id = $1 and current_version = $2 returning id
-         ), ver as (
-           insert into entitlement_versions (agent_id, version, sponsor_id, entitlements, denied, reason, change_event_ids, computed_at)
-           select id, $3, $4::uuid, $5::jsonb, $6::jsonb, $7::text, $8::uuid[], $10::timestamptz from advanced
-         ), audit as (
-           insert into audit_log ${AUDIT_COLUMNS}
-           select $11::timestamptz, $12::text, $13::text, $14::text, $15::text, $16::jsonb from advanced
-         ), pushes as (
-           insert into outbox (kind, agent_id, version, target_id, change_event_id, created_at)
-           select 'push', advanced.id, $3, t.target_id, $9::uuid, now() from advanced, unnest($17::text[]) as t(target_id)
-         )
-         select count(*)::int as advanced from advanced`,
-        [version.agentId, expected, version.version, version.sponsorId, JSON.stringify(version.entitlements), JSON.stringify(version.denied),
-          version.reason, version.changeEventIds, changeEventId, version.computedAt, ...auditValues(audit), pushTargetIds],
-      );
-      return result.rows[0]?.advanced === 1;
     },
   };
 }

@@ -52,23 +52,6 @@ export function governanceOps(q: Queryable) {
       return result.rows.map((row) => ({ id: row.id, toolId: row.tool_id, sponsorId: row.sponsor_id, status: row.status }));
     },
 
-    async insertPendingGrants(agentId: string, sponsorId: string, entitlements: readonly Entitlement[], now: Date): Promise<void> {
-      if (entitlements.length === 0) return;
-      await q.query(
-        `insert into pending_grants (id, agent_id, tool_id, risk, sponsor_id, entitlement, status, created_at)
-         select gen_random_uuid(), $1, e ->> 'toolId', e ->> 'risk', $2, e, 'pending', $4 from jsonb_array_elements($3::jsonb) as e
-         on conflict (agent_id, tool_id) where status in ('pending', 'confirmed', 'rejected') do nothing`,
-        [agentId, sponsorId, JSON.stringify(entitlements), now],
-      );
-    },
-
-    async closeGrants(ids: readonly string[], status: 'applied' | 'withdrawn', now: Date): Promise<void> {
-      await q.query(
-        `update pending_grants set status = $2, closed_at = $3 where id = any($1::uuid[]) and status in ('pending', 'confirmed', 'rejected')`,
-        [ids, status, now],
-      );
-    },
-
     async personNodes(ids: readonly string[]): Promise<PersonNode[]> {
       const valid = [...new Set(ids.filter(isUuid))];
       if (valid.length === 0) return [];

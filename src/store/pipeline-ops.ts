@@ -1,10 +1,11 @@
-import type { DeliveredEvent, DeliveryView } from '../app/pipeline/deliver.js';
+import type { DeliveryView } from '../app/pipeline/deliver.js';
 import type { PendingWork } from '../app/pipeline/outbox-relay.js';
-import type { PendingRecompute } from '../app/pipeline/recompute-sponsor.js';
 import type { AuditEntry, ChangeEventWrite, OutboxRow } from '../app/records.js';
 import { AUDIT_COLUMNS, auditColumns } from './audit.js';
 import type { Queryable } from './db.js';
 import { hot } from './prepared.js';
+import { recomputeOps } from './recompute-ops.js';
+import { deliveryOps } from './delivery-ops.js';
 import { targetOps } from './target-ops.js';
 
 const RECORD_CHANGES_SQL = hot('record_changes', `with event as (
@@ -67,6 +68,8 @@ async function recordChanges(q: Queryable, changes: readonly RecordedChangeWrite
 export function pipelineOps(q: Queryable) {
   return {
     ...targetOps(q),
+    ...recomputeOps(q),
+    ...deliveryOps(q),
     async insertChangeEvent(event: ChangeEventWrite): Promise<void> {
       await q.query(
         `insert into change_events (id, source_id, origin, kind, subject_type, subject_id, detail, source_time, received_at, committed_at)
@@ -101,59 +104,11 @@ export function pipelineOps(q: Queryable) {
       );
     },
 
-    async pendingRecomputes(personId: string): Promise<PendingRecompute> {
-      const result = await q.query<{ id: number; change_event_id: string | null; kind: string | null; subject_id: string | null }>(
-        `select o.id, o.change_event_id, e.kind, e.subject_id from outbox o left join change_events e on e.id = o.change_event_id
-          where o.kind = 'recompute' and o.person_id = $1 and o.done_at is null order by o.id`,
-        [personId],
-      );
-      const eventIds = [...new Set(result.rows.flatMap((row) => (row.change_event_id === null ? [] : [row.change_event_id])))];
-      return {
-        outboxIds: result.rows.map((row) => row.id),
-        changeEventIds: eventIds,
-        changeKinds: result.rows.flatMap((row) => (row.kind === null ? [] : [row.kind])),
-        leaverIds: [...new Set(result.rows.flatMap((row) => (row.kind === 'leaver' && row.subject_id !== null ? [row.subject_id] : [])))],
-      };
-    },
-
-    async finishRecompute(outboxIds: readonly number[], changeEventIds: readonly string[], now: Date): Promise<void> {
-      if (outboxIds.length === 0 && changeEventIds.length === 0) return;
-      await q.query(
-        `with done as (update outbox set done_at = $3 where id = any($1::bigint[]) and done_at is null)
-         update change_events set computed_at = $3 where id = any($2::uuid[]) and computed_at is null`,
-        [outboxIds, changeEventIds, now],
-      );
-    },
-
     async completePushes(agentId: string, targetId: string, uptoVersion: number, now: Date): Promise<void> {
       await q.query(
         `update outbox set done_at = $4 where kind = 'push' and agent_id = $1 and target_id = $2 and version <= $3 and done_at is null`,
         [agentId, targetId, uptoVersion, now],
       );
-    },
-
-    async recordApplied(agentId: string, targetId: string, version: number, now: Date): Promise<boolean> {
-      const result = await q.query(
-        `insert into target_states (agent_id, target_id, applied_version, applied_at) values ($1, $2, $3, $4)
-         on conflict (agent_id, target_id) do update set applied_version = excluded.applied_version, applied_at = excluded.applied_at
-           where target_states.applied_version < excluded.applied_version`,
-        [agentId, targetId, version, now],
-      );
-      return result.rowCount === 1;
-    },
-
-    async recordDeliveries(agentId: string, targetId: string, fromExclusive: number, toInclusive: number, now: Date, revocation = false): Promise<DeliveredEvent[]> {
-      const result = await q.query<{ change_event_id: string; received_at: Date }>(
-        `insert into event_deliveries (change_event_id, target_id, agent_id, version, applied_at, revocation)
-         select distinct on (e.id) e.id, $2, $1, v.version, $5, $6
-           from entitlement_versions v cross join unnest(v.change_event_ids) as ev(id) join change_events e on e.id = ev.id
-          where v.agent_id = $1 and v.version > $3 and v.version <= $4
-          order by e.id, v.version desc
-         on conflict do nothing
-         returning change_event_id, (select received_at from change_events where id = change_event_id) as received_at`,
-        [agentId, targetId, fromExclusive, toInclusive, now, revocation],
-      );
-      return result.rows.map((row) => ({ changeEventId: row.change_event_id, receivedAt: row.received_at }));
     },
 
     async pendingWork(createdBefore: Date, limit: number): Promise<PendingWork[]> {

@@ -9,7 +9,7 @@ import { sweepExpiries } from '../../src/app/governance/expiry.js';
 import { DEFAULT_GOVERNANCE_POLICY } from '../../src/app/governance/policy.js';
 import { deliverVersion } from '../../src/app/pipeline/deliver.js';
 import { relayOutboxOnce } from '../../src/app/pipeline/outbox-relay.js';
-import { recomputeSponsor } from '../../src/app/pipeline/recompute-sponsor.js';
+import { recomputeBatcher } from '../../src/app/pipeline/recompute-batcher.js';
 import type { Policy } from '../../src/app/ports.js';
 import { parseConfig } from '../../src/config/file.js';
 import { syncPolicy } from '../../src/main/bootstrap.js';
@@ -221,8 +221,10 @@ describe('governance model: random directory events through the real pipeline', 
     redis = await startPrivateRedis();
     const settings = { redisUrl: redis.url, prefix: uniquePrefix('model'), targets: [{ id: 't1', maxAttempts: 20, backoffMs: 20, concurrency: 4 }] };
     queues = createBullQueues(settings);
-    workers = startBullWorkers({ ...settings, recomputeConcurrency: 4 }, {
-      recompute: (personId) => recomputeSponsor({ ...base(), policy: () => policy, governance: () => DEFAULT_GOVERNANCE_POLICY, targetIds: () => ['t1'] }, personId),
+    // As `tether worker` runs them: concurrent recompute jobs share batched transactions.
+    const recompute = recomputeBatcher({ ...base(), policy: () => policy, governance: () => DEFAULT_GOVERNANCE_POLICY, targetIds: () => ['t1'] }, { maxBatch: 8, maxInFlight: 2 });
+    workers = startBullWorkers({ ...settings, recomputeConcurrency: 8 }, {
+      recompute,
       push: (targetId, agentId, version) => deliverVersion({ store, connectors: new Map([['t1', target]]), clock, logger: silentLogger }, targetId, agentId, version),
     }, () => undefined);
     for (const group of GROUPS) groupIds.set(group, (await createGroup(base(), scimContext(), { displayName: group, externalId: null, resource: {} }, [])).id);

@@ -1,5 +1,6 @@
 import { diffEntitlements } from '../../domain/diff.js';
 import { AppError } from '../../domain/errors.js';
+import type { Entitlement } from '../../domain/types.js';
 import type { ApplyRequest, Clock, Logger, TargetConnector } from '../ports.js';
 import type { AuditEntry, EntitlementVersionRecord } from '../records.js';
 
@@ -10,9 +11,39 @@ export interface DeliveryView {
   readonly appliedVersion: number;
 }
 
+/** What a delivery reads, in one statement. */
+export interface DeliveryState {
+  readonly view: DeliveryView;
+  /** The version to deliver; null when it does not exist. */
+  readonly target: EntitlementVersionRecord | null;
+  /** What the target holds now (its applied version's entitlements; empty when it holds none). */
+  readonly held: readonly Entitlement[];
+}
+
+/** A delivery's bookkeeping after the target accepted it. */
+export interface AppliedWrite {
+  readonly agentId: string;
+  readonly targetId: string;
+  readonly version: number;
+  /** The version the target held before (its events were delivered already). */
+  readonly fromExclusive: number;
+  readonly revocation: boolean;
+  readonly now: Date;
+  readonly audit: Pick<AuditEntry, 'actor' | 'detail'>;
+}
+
 export interface DeliverStore {
   deliveryView(agentId: string, targetId: string): Promise<DeliveryView | null>;
   version(agentId: string, version: number): Promise<EntitlementVersionRecord | null>;
+  deliveryState(agentId: string, targetId: string, version: number): Promise<DeliveryState | null>;
+  /** Marks every pending push row of (agent, target) up to `version` as done. */
+  completePushes(agentId: string, targetId: string, uptoVersion: number, now: Date): Promise<void>;
+  /**
+   * Atomically: raises the applied version only upwards and completes the pushes up to it; only when it was
+   * raised, records the delivery of the events behind versions (fromExclusive, version] and the audit entry
+   * `entitlements.applied`. Returns those events, or null when the target already held this or newer.
+   */
+  recordApply(write: AppliedWrite): Promise<DeliveredEvent[] | null>;
   transaction<T>(work: (tx: DeliverTx) => Promise<T>): Promise<T>;
 }
 
@@ -27,12 +58,6 @@ export interface VerifiedEvent {
 }
 
 export interface DeliverTx {
-  /** Raises the applied version only upwards; false when the target already holds this or newer. */
-  recordApplied(agentId: string, targetId: string, version: number, now: Date): Promise<boolean>;
-  /** Marks every pending push row of (agent, target) up to `version` as done. */
-  completePushes(agentId: string, targetId: string, uptoVersion: number, now: Date): Promise<void>;
-  /** Records delivery of the events behind versions (fromExclusive, toInclusive]; returns them. */
-  recordDeliveries(agentId: string, targetId: string, fromExclusive: number, toInclusive: number, now: Date, revocation?: boolean): Promise<DeliveredEvent[]>;
   /** Records that the target was read back holding `version`; returns the events newly verified by it. */
   recordVerified(agentId: string, targetId: string, version: number, now: Date): Promise<VerifiedEvent[]>;
   appendAudit(entry: AuditEntry): Promise<void>;
@@ -67,33 +92,22 @@ export async function deliverVersion(
 ): Promise<DeliverOutcome> {
   const connector = deps.connectors.get(targetId);
   if (connector === undefined) throw new AppError('invalid_config', `no connector for target ${targetId}`);
-  const view = await deps.store.deliveryView(agentId, targetId);
-  if (view === null) return 'agent_missing';
+  const state = await deps.store.deliveryState(agentId, targetId, version);
+  if (state === null) return 'agent_missing';
+  const { view, target } = state;
   if (view.appliedVersion >= version || view.currentVersion > version) {
-    await deps.store.transaction((tx) => tx.completePushes(agentId, targetId, version, deps.clock()));
+    await deps.store.completePushes(agentId, targetId, version, deps.clock());
     return view.appliedVersion >= version ? 'already_applied' : 'superseded';
   }
-  const target = await deps.store.version(agentId, version);
   if (target === null) throw new AppError('internal', `entitlement version ${version} of agent ${agentId} is missing`);
-  const applied = view.appliedVersion === 0 ? null : await deps.store.version(agentId, view.appliedVersion);
-  const diff = diffEntitlements(applied?.entitlements ?? [], target.entitlements);
+  const diff = diffEntitlements(state.held, target.entitlements);
   const request = applyRequest(agentId, view.agentName, target, diff);
   await connector.apply(request);
-  const delivered = await deps.store.transaction(async (tx) => {
-    const now = deps.clock();
-    const raised = await tx.recordApplied(agentId, targetId, version, now);
-    await tx.completePushes(agentId, targetId, version, now);
-    if (!raised) return null;
-    const events = await tx.recordDeliveries(agentId, targetId, view.appliedVersion, version, now, diff.revoked.length > 0);
-    await tx.appendAudit({
-      at: now,
-      actor: `system:target:${targetId}`,
-      action: 'entitlements.applied',
-      subjectType: 'agent',
-      subjectId: agentId,
-      detail: { targetId, version, granted: diff.granted, revoked: diff.revoked },
-    });
-    return events.map((event) => ({ latencySeconds: (now.getTime() - event.receivedAt.getTime()) / 1000 }));
+  const now = deps.clock();
+  const revocation = diff.revoked.length > 0;
+  const delivered = await deps.store.recordApply({
+    agentId, targetId, version, fromExclusive: view.appliedVersion, revocation, now,
+    audit: { actor: `system:target:${targetId}`, detail: { targetId, version, granted: diff.granted, revoked: diff.revoked } },
   });
   if (delivered === null) {
     // A newer version was applied while this one was in flight, and this apply may have overwritten it.
@@ -101,8 +115,9 @@ export async function deliverVersion(
     return 'superseded';
   }
   for (const event of delivered) {
-    deps.onDelivered?.(targetId, event.latencySeconds);
-    deps.onTiming?.(targetId, 'applied', event.latencySeconds, diff.revoked.length > 0);
+    const latencySeconds = (now.getTime() - event.receivedAt.getTime()) / 1000;
+    deps.onDelivered?.(targetId, latencySeconds);
+    deps.onTiming?.(targetId, 'applied', latencySeconds, revocation);
   }
   // The version is applied and recorded; a failed read-back leaves it unverified for the drift check to settle.
   await verify(deps, connector, request).catch((error: unknown) =>

@@ -1,21 +1,12 @@
-import { computeEntitlements, type Denial } from '../../domain/entitlements.js';
-import { diffEntitlements, isEmptyDiff } from '../../domain/diff.js';
 import { AppError } from '../../domain/errors.js';
-import { decideGrowth, newlyDelegatedTools, type GrowthDecision, type OpenGrant } from '../../domain/growth.js';
-import type { SuccessionState } from '../../domain/succession.js';
+import type { OpenGrant } from '../../domain/growth.js';
+import type { SuccessionAction, SuccessionState } from '../../domain/succession.js';
 import type { AgentSnapshot, Entitlement, SponsorSnapshot } from '../../domain/types.js';
 import { DEFAULT_GOVERNANCE_POLICY, type GovernancePolicy } from '../governance/policy.js';
-import { applySponsorship, planSponsorship, type SponsorshipTx } from '../governance/sponsorship.js';
+import { applySponsorship, planSponsorship, type SponsorshipSubject, type SponsorshipTx } from '../governance/sponsorship.js';
 import type { Clock, Logger, Policy, WorkQueue } from '../ports.js';
 import type { AuditEntry, EntitlementVersionRecord } from '../records.js';
-
-export interface PendingRecompute {
-  readonly outboxIds: readonly number[];
-  readonly changeEventIds: readonly string[];
-  readonly changeKinds: readonly string[];
-  /** Subjects of the pending `leaver` events (a successor's recompute is queued under its leaver's event). */
-  readonly leaverIds: readonly string[];
-}
+import { planAgent, type PendingRecompute, type VersionWrite } from './recompute-plan.js';
 
 export interface SponsoredAgent {
   readonly snapshot: AgentSnapshot;
@@ -25,24 +16,46 @@ export interface SponsoredAgent {
   readonly succession: SuccessionState | null;
 }
 
+/** A sponsored agent with what its recompute compares against. */
+export interface RecomputeAgent extends SponsoredAgent {
+  readonly latest: EntitlementVersionRecord | null;
+  /** Open pending grants (pending, confirmed but not yet applied, rejected). */
+  readonly grants: readonly OpenGrant[];
+}
+
+/** Everything one sponsor's recompute reads, in one consistent snapshot. */
+export interface SponsorInputs {
+  readonly personId: string;
+  readonly pending: PendingRecompute;
+  readonly sponsor: SponsorSnapshot | null;
+  readonly agents: RecomputeAgent[];
+}
+
+export type RecomputeInputs = Map<string, SponsorInputs>;
+
+/** Every write of a batch, applied in a few set-based statements. */
+export interface RecomputeWrite {
+  readonly now: Date;
+  readonly versions: VersionWrite[];
+  /** One push outbox row per committed version and target. */
+  readonly pushTargetIds: readonly string[];
+  readonly audit: AuditEntry[];
+  readonly newGrants: { readonly agentId: string; readonly sponsorId: string; readonly entitlements: readonly Entitlement[] }[];
+  readonly closedGrants: { readonly id: string; readonly status: 'applied' | 'withdrawn' }[];
+  readonly outboxIds: number[];
+  readonly changeEventIds: string[];
+}
+
 export interface RecomputeTx extends SponsorshipTx {
-  pendingRecomputes(personId: string): Promise<PendingRecompute>;
-  sponsorSnapshot(personId: string): Promise<SponsorSnapshot | null>;
-  agentsSponsoredBy(personId: string): Promise<SponsoredAgent[]>;
-  latestVersion(agentId: string): Promise<EntitlementVersionRecord | null>;
+  /** Pending outbox rows, sponsor snapshot and sponsored agents of each person (every id gets an entry). */
+  recomputeInputs(personIds: readonly string[]): Promise<RecomputeInputs>;
   /**
-   * Compare-and-set of agents.current_version from `expected` to `version.version`, committing the version,
-   * its audit entry and one push outbox row per target only when it matched; false when another writer got
-   * there first (nothing written).
+   * Stores new pending grants (one open grant per (agent, tool): a concurrent duplicate is ignored), closes
+   * grants, then compare-and-sets each agent's current_version and commits the versions that matched with
+   * their push outbox rows, the audit entries, and marks the outbox rows done and the change events
+   * computed. Returns the agents whose compare-and-set matched.
    */
-  commitVersion(expected: number, version: EntitlementVersionRecord, pushTargetIds: readonly string[], changeEventId: string | null, audit: AuditEntry): Promise<boolean>;
-  /** Marks the outbox rows done and the change events computed. */
-  finishRecompute(outboxIds: readonly number[], changeEventIds: readonly string[], now: Date): Promise<void>;
-  /** Open pending grants of an agent (pending, confirmed but not yet applied, rejected). */
-  openGrants(agentId: string): Promise<OpenGrant[]>;
-  /** Stores new pending grants; one open grant per (agent, tool), so a concurrent duplicate is ignored. */
-  insertPendingGrants(agentId: string, sponsorId: string, entitlements: readonly Entitlement[], now: Date): Promise<void>;
-  closeGrants(ids: readonly string[], status: 'applied' | 'withdrawn', now: Date): Promise<void>;
+  commitRecompute(write: RecomputeWrite): Promise<Set<string>>;
 }
 
 export interface RecomputeDeps {
@@ -63,123 +76,108 @@ export interface RecomputeResult {
 
 type Push = { targetId: string; agentId: string; version: number };
 
-/**
- * Recomputes every agent a sponsor sponsors from current state and commits new entitlement versions with
- * compare-and-set, so a duplicate or late job can never overwrite newer state. The outbox rows this run
- * covers are read before the state, so any change they stand for is visible to it.
- *
- * Asymmetry: what the sponsor no longer covers goes at once; newly covered tools of a risk class that needs
- * confirmation become pending grants (growth.ts). After a leaver event (even one already undone by a
- * reactivation) the agent starts from nothing, so its write/orchestrate tools need a new confirmation.
- * Succession (a sponsor who left, or came back) commits after the revocation, in the same transaction.
- */
-export async function recomputeSponsor(deps: RecomputeDeps, personId: string): Promise<RecomputeResult> {
-  const governance = deps.governance?.() ?? DEFAULT_GOVERNANCE_POLICY;
-  const { result, pushes, successors } = await deps.store.transaction(async (tx) => {
-    const pending = await tx.pendingRecomputes(personId);
-    const sponsor = await tx.sponsorSnapshot(personId);
-    const agents = await tx.agentsSponsoredBy(personId);
-    const now = deps.clock();
-    const versions: RecomputeResult['versions'][number][] = [];
-    const pushes: Push[] = [];
-    const successors: string[] = [];
-    const changeEventId = pending.changeEventIds.at(-1) ?? null;
-    for (const agent of agents) {
-      const subject = { agentId: agent.snapshot.id, state: agent.snapshot.state, sponsorId: personId, backupSponsorIds: agent.backupSponsorIds, succession: agent.succession };
-      const action = await planSponsorship(tx, subject, sponsor, now, governance.reassignmentGraceMs);
-      const snapshot: AgentSnapshot = action.kind === 'restore' ? { ...agent.snapshot, state: 'active' } : agent.snapshot;
-      // Only this sponsor's own leaver event resets its agents: a successor recomputed under the event of the
-      // person it succeeds keeps what its own agents hold.
-      const startsOver = action.kind === 'restore' || pending.leaverIds.includes(personId);
-      const committed = await recomputeAgent(deps, tx, { agent, snapshot, sponsor, personId, pending, startsOver, governance, now });
-      if (committed !== null) {
-        versions.push(committed.summary);
-        pushes.push(...committed.pushes);
-      }
-      const version = committed?.summary.version ?? agent.currentVersion;
-      const successor = await applySponsorship(tx, subject, action, { version, changeEventId, now });
-      if (successor !== null) successors.push(successor);
-    }
-    await tx.finishRecompute(pending.outboxIds, pending.changeEventIds, now);
-    return { result: { agents: agents.length, versions }, pushes, successors };
-  });
-  await enqueueAfterCommit(deps, pushes, successors);
-  return result;
+interface Succession {
+  readonly subject: SponsorshipSubject;
+  readonly action: SuccessionAction;
+  readonly version: number;
+  readonly changeEventId: string | null;
 }
 
-interface AgentRun {
-  readonly agent: SponsoredAgent;
-  readonly snapshot: AgentSnapshot;
-  readonly sponsor: SponsorSnapshot | null;
-  readonly personId: string;
-  readonly pending: PendingRecompute;
-  readonly startsOver: boolean;
+/**
+ * Recomputes every agent a sponsor sponsors from current state and commits new entitlement versions with
+ * compare-and-set, so a duplicate or late job can never overwrite newer state.
+ */
+export async function recomputeSponsor(deps: RecomputeDeps, personId: string): Promise<RecomputeResult> {
+  const [result] = await recomputeSponsors(deps, [personId]);
+  return result as RecomputeResult;
+}
+
+/**
+ * recomputeSponsor for several sponsors in one transaction: two statements read every sponsor's state, the
+ * computation is pure, and a few set-based statements write every version, grant, audit entry and outbox
+ * mark. Per-statement and per-commit overhead, not the rows, is what a recompute costs, so N sponsors cost
+ * about what one does. All or nothing: if any agent's compare-and-set misses, the whole batch rolls back
+ * (callers retry sponsors one at a time to confine the failure, see recompute-batcher.ts).
+ *
+ * The outbox rows a run covers are read in the same snapshot as the state, so any change they stand for
+ * is visible to it. Asymmetry: what the sponsor no longer covers goes at once; newly covered tools of a
+ * risk class that needs confirmation become pending grants (growth.ts). After a leaver event (even one
+ * already undone by a reactivation) the agent starts from nothing, so its write/orchestrate tools need a
+ * new confirmation. Succession (a sponsor who left, or came back) commits after the revocation, in the same
+ * transaction. Returns one result per person id, in order.
+ */
+export async function recomputeSponsors(deps: RecomputeDeps, personIds: readonly string[]): Promise<RecomputeResult[]> {
+  const governance = deps.governance?.() ?? DEFAULT_GOVERNANCE_POLICY;
+  const ids = [...new Set(personIds)];
+  const { results, pushes, successors } = await deps.store.transaction(async (tx) => {
+    const inputs = await tx.recomputeInputs(ids);
+    const now = deps.clock();
+    const policy = deps.policy();
+    const write: RecomputeWrite = {
+      now, versions: [], pushTargetIds: deps.targetIds(), audit: [], newGrants: [], closedGrants: [], outboxIds: [], changeEventIds: [],
+    };
+    const successions: Succession[] = [];
+    const results = new Map<string, RecomputeResult>();
+    for (const personId of ids) {
+      const input = inputs.get(personId) ?? { personId, pending: { outboxIds: [], changeEventIds: [], changeKinds: [], leaverIds: [] }, sponsor: null, agents: [] };
+      const versions = await planSponsor(tx, input, { write, successions, policy, governance, now });
+      results.set(personId, { agents: input.agents.length, versions });
+    }
+    const advanced = await tx.commitRecompute({ ...write, changeEventIds: [...new Set(write.changeEventIds)] });
+    const missed = write.versions.find((version) => !advanced.has(version.record.agentId));
+    if (missed !== undefined) throw new AppError('conflict', `agent ${missed.record.agentId} changed during recompute`);
+    const successors: string[] = [];
+    for (const succession of successions) {
+      const successor = await applySponsorship(tx, succession.subject, succession.action, { version: succession.version, changeEventId: succession.changeEventId, now });
+      if (successor !== null) successors.push(successor);
+    }
+    const pushes: Push[] = write.versions.flatMap((version) =>
+      write.pushTargetIds.map((targetId) => ({ targetId, agentId: version.record.agentId, version: version.record.version })));
+    return { results, pushes, successors };
+  });
+  await enqueueAfterCommit(deps, pushes, successors);
+  return personIds.map((personId) => results.get(personId) as RecomputeResult);
+}
+
+interface BatchContext {
+  readonly write: RecomputeWrite;
+  readonly successions: Succession[];
+  readonly policy: Policy;
   readonly governance: GovernancePolicy;
   readonly now: Date;
 }
 
-/** One agent: compute, decide growth, keep pending grants in step, commit a version if rights changed. */
-async function recomputeAgent(deps: RecomputeDeps, tx: RecomputeTx, run: AgentRun): Promise<{ summary: RecomputeResult['versions'][number]; pushes: Push[] } | null> {
-  const agentId = run.snapshot.id;
-  const latest = await tx.latestVersion(agentId);
-  const computed = computeEntitlements({ agent: run.snapshot, sponsor: run.sponsor, ...deps.policy(), now: run.now });
-  const growth = decideGrowth({
-    previous: run.startsOver ? [] : (latest?.entitlements ?? []),
-    computed: computed.effective,
-    initial: latest === null,
-    newlyDelegated: newlyDelegatedTools(computed.effective, latest),
-    sponsorId: run.personId,
-    policy: run.governance.growthNeedsConfirmation,
-    grants: await tx.openGrants(agentId),
-  });
-  await keepGrantsInStep(tx, agentId, run, growth);
-  const diff = diffEntitlements(latest?.entitlements ?? [], growth.effective);
-  if (latest !== null && isEmptyDiff(diff)) return null;
-  const next = run.agent.currentVersion + 1;
-  const reason = describeReason(computed.denied[0]?.reason, growth.effective.length, run.pending.changeKinds);
-  const targetIds = deps.targetIds();
-  const committed = await tx.commitVersion(
-    run.agent.currentVersion,
-    {
-      agentId, version: next, sponsorId: run.personId, entitlements: growth.effective, denied: deniedWith(computed.denied, growth), reason,
-      changeEventIds: run.pending.changeEventIds, computedAt: run.now,
-    },
-    targetIds,
-    run.pending.changeEventIds.at(-1) ?? null,
-    {
-      at: run.now, actor: 'system:recompute', action: 'entitlements.changed', subjectType: 'agent', subjectId: agentId,
-      detail: {
-        version: next, sponsorId: run.personId, granted: diff.granted, revoked: diff.revoked, reason, changeEventIds: run.pending.changeEventIds,
-        ...(growth.pending.length > 0 ? { pending: growth.pending.map((entitlement) => entitlement.toolId) } : {}),
-      },
-    },
-  );
-  if (!committed) throw new AppError('conflict', `agent ${agentId} changed during recompute`);
-  return {
-    summary: { agentId, version: next, granted: diff.granted.length, revoked: diff.revoked.length },
-    pushes: targetIds.map((targetId) => ({ targetId, agentId, version: next })),
-  };
-}
-
-async function keepGrantsInStep(tx: RecomputeTx, agentId: string, run: AgentRun, growth: GrowthDecision): Promise<void> {
-  if (growth.newPending.length > 0) {
-    await tx.insertPendingGrants(agentId, run.personId, growth.newPending, run.now);
-    await tx.appendAudit({
-      at: run.now, actor: 'system:recompute', action: 'grant.pending', subjectType: 'agent', subjectId: agentId,
-      detail: { sponsorId: run.personId, tools: growth.newPending.map((entitlement) => entitlement.toolId), changeEventIds: run.pending.changeEventIds },
+/** Plans one sponsor's agents into the batch's write; returns the versions it will commit. */
+async function planSponsor(tx: SponsorshipTx, input: SponsorInputs, context: BatchContext): Promise<RecomputeResult['versions'][number][]> {
+  const { personId, pending, sponsor } = input;
+  const { write, now } = context;
+  const versions: RecomputeResult['versions'][number][] = [];
+  const changeEventId = pending.changeEventIds.at(-1) ?? null;
+  for (const agent of input.agents) {
+    const subject = { agentId: agent.snapshot.id, state: agent.snapshot.state, sponsorId: personId, backupSponsorIds: agent.backupSponsorIds, succession: agent.succession };
+    const action = await planSponsorship(tx, subject, sponsor, now, context.governance.reassignmentGraceMs);
+    // Only this sponsor's own leaver event resets its agents: a successor recomputed under the event of the
+    // person it succeeds keeps what its own agents hold.
+    const plan = planAgent({
+      snapshot: action.kind === 'restore' ? { ...agent.snapshot, state: 'active' } : agent.snapshot,
+      currentVersion: agent.currentVersion, latest: agent.latest, grants: agent.grants, sponsor, sponsorId: personId, pending,
+      startsOver: action.kind === 'restore' || pending.leaverIds.includes(personId),
+      growthPolicy: context.governance.growthNeedsConfirmation, policy: context.policy, now,
     });
+    if (plan.newGrants.length > 0) write.newGrants.push({ agentId: agent.snapshot.id, sponsorId: personId, entitlements: plan.newGrants });
+    write.closedGrants.push(...plan.applied.map((id) => ({ id, status: 'applied' as const })), ...plan.withdrawn.map((id) => ({ id, status: 'withdrawn' as const })));
+    write.audit.push(...plan.audit);
+    if (plan.version !== null) {
+      write.versions.push(plan.version);
+      versions.push({ agentId: agent.snapshot.id, version: plan.version.record.version, granted: plan.version.granted, revoked: plan.version.revoked });
+    }
+    if (action.kind !== 'none') {
+      context.successions.push({ subject, action, version: plan.version?.record.version ?? agent.currentVersion, changeEventId });
+    }
   }
-  if (growth.applied.length > 0) await tx.closeGrants(growth.applied, 'applied', run.now);
-  if (growth.withdrawn.length > 0) await tx.closeGrants(growth.withdrawn, 'withdrawn', run.now);
-}
-
-/** The computation's denials plus growth that waits for (or was refused) confirmation, by tool id. */
-function deniedWith(denied: readonly Denial[], growth: GrowthDecision): Denial[] {
-  const extra: Denial[] = [
-    ...growth.pending.map((entitlement): Denial => ({ toolId: entitlement.toolId, reason: 'pending_confirmation' })),
-    ...growth.rejected.map((entitlement): Denial => ({ toolId: entitlement.toolId, reason: 'confirmation_rejected' })),
-  ];
-  return [...denied, ...extra].sort((left, right) => (left.toolId < right.toolId ? -1 : left.toolId > right.toolId ? 1 : 0));
+  write.outboxIds.push(...pending.outboxIds);
+  write.changeEventIds.push(...pending.changeEventIds);
+  return versions;
 }
 
 async function enqueueAfterCommit(deps: RecomputeDeps, pushes: readonly Push[], successors: readonly string[]): Promise<void> {
@@ -189,12 +187,4 @@ async function enqueueAfterCommit(deps: RecomputeDeps, pushes: readonly Push[], 
   } catch (error) {
     deps.logger.warn({ err: error, pushes: pushes.length, recomputes: successors.length }, 'enqueue after recompute failed; the outbox relay will retry');
   }
-}
-
-/** A short machine-readable reason: a blanket denial wins (leaver, expiry), else the kinds of change. */
-function describeReason(firstDenial: string | undefined, effectiveCount: number, kinds: readonly string[]): string {
-  const blanket = new Set(['agent_not_active', 'agent_expired', 'no_delegation', 'delegation_not_yet_valid', 'delegation_expired', 'sponsor_missing', 'sponsor_inactive']);
-  if (effectiveCount === 0 && firstDenial !== undefined && blanket.has(firstDenial)) return firstDenial;
-  const unique = [...new Set(kinds)].filter((kind) => kind !== 'noop');
-  return unique.length === 0 ? 'recompute' : unique.join('+');
 }

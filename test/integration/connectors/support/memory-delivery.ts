@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { deliverVersion, type DeliverStore, type DeliverTx, type DeliveryView } from '../../../../src/app/pipeline/deliver.js';
+import { deliverVersion, type AppliedWrite, type DeliverStore, type DeliverTx, type DeliveredEvent, type DeliveryState, type DeliveryView } from '../../../../src/app/pipeline/deliver.js';
 import type { TargetConnector } from '../../../../src/app/ports.js';
 import type { EntitlementVersionRecord } from '../../../../src/app/records.js';
 import type { Entitlement } from '../../../../src/domain/types.js';
@@ -23,7 +23,7 @@ interface AgentRow {
 
 /**
  * The delivery use case's store port in memory, so the conformance suite runs the real deliverVersion (its
- * ordering and idempotency rules) against each real connector. `staleViews` makes deliveryView answer as if
+ * ordering and idempotency rules) against each real connector. `staleViews` makes deliveryState answer as if
  * read before a concurrent newer delivery landed, to exercise the race path.
  */
 export class MemoryDeliveryStore implements DeliverStore {
@@ -65,16 +65,25 @@ export class MemoryDeliveryStore implements DeliverStore {
     return this.agents.get(agentId)?.versions.get(version) ?? null;
   }
 
+  async deliveryState(agentId: string, targetId: string, version: number): Promise<DeliveryState | null> {
+    const view = await this.deliveryView(agentId, targetId);
+    if (view === null) return null;
+    const held = view.appliedVersion === 0 ? null : await this.version(agentId, view.appliedVersion);
+    return { view, target: await this.version(agentId, version), held: held?.entitlements ?? [] };
+  }
+
+  async completePushes(): Promise<void> {}
+
+  async recordApply(write: AppliedWrite): Promise<DeliveredEvent[] | null> {
+    const agent = this.#agent(write.agentId);
+    if ((agent.applied.get(write.targetId) ?? 0) >= write.version) return null;
+    agent.applied.set(write.targetId, write.version);
+    this.audit.push('entitlements.applied');
+    return [];
+  }
+
   async transaction<T>(work: (tx: DeliverTx) => Promise<T>): Promise<T> {
     const tx: DeliverTx = {
-      recordApplied: async (agentId, targetId, version) => {
-        const agent = this.#agent(agentId);
-        if ((agent.applied.get(targetId) ?? 0) >= version) return false;
-        agent.applied.set(targetId, version);
-        return true;
-      },
-      completePushes: async () => undefined,
-      recordDeliveries: async () => [],
       recordVerified: async () => [],
       appendAudit: async (entry) => {
         this.audit.push(entry.action);
