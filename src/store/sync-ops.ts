@@ -2,6 +2,7 @@ import type { ChangedEntry, ObjectType, RunCounts, StagedRow, SyncCursor, Synced
 import { normalizeDn } from '../app/directory/ldap-apply.js';
 import type { Queryable } from './db.js';
 import { hot } from './prepared.js';
+import { syncApplyOps } from './sync-apply-ops.js';
 
 interface RunRow {
   id: string; source_id: string; mode: 'delta' | 'full'; trigger: string; status: SyncRunRecord['status']; started_at: Date;
@@ -57,6 +58,7 @@ function toSyncedObject(row: SyncedObjectRow): SyncedObject {
 /** Mirror bookkeeping of directory sync, usable inside a transaction (see SyncTx). */
 export function syncObjectOps(q: Queryable) {
   return {
+    ...syncApplyOps(q),
     async syncedObjects(sourceId: string, type: ObjectType, keys: readonly string[]): Promise<SyncedObject[]> {
       if (keys.length === 0) return [];
       const result = await q.query<SyncedObjectRow>(SYNCED_OBJECTS, [sourceId, type, keys]);
@@ -269,11 +271,15 @@ export function syncRunOps(q: Queryable) {
      */
     async userNameHolders(sourceId: string, rows: readonly { key: string; userName: string }[]): Promise<string[]> {
       if (rows.length === 0) return [];
+      // One probe of the unique user name index per row (LATERAL ... LIMIT 1 keeps it a nested loop), so a
+      // chunk costs its own size: as a join, the planner (which has no usable statistics for the partial
+      // expression index) scanned every live person per chunk, quadratic over a first load.
       const result = await q.query<{ key: string }>(
         `select r.key from unnest($2::text[], $3::text[]) as r(key, name)
-           join persons p on p.source_id = $1 and p.deleted_at is null and lower(p.user_name) = r.name
-           left join sync_objects o on o.object_id = p.id
-          where o.source_key is distinct from r.key`,
+          cross join lateral (
+            select p.id from persons p where p.source_id = $1 and p.deleted_at is null and lower(p.user_name) = r.name limit 1
+          ) h
+          where not exists (select 1 from sync_objects o where o.object_id = h.id and o.source_key = r.key)`,
         [sourceId, rows.map((row) => row.key), rows.map((row) => row.userName.toLowerCase())],
       );
       return result.rows.map((row) => row.key);

@@ -4,33 +4,15 @@
  * Entries are matched by immutable key through `sync_objects`, never by DN; member DNs are resolved
  * through the same table, and members not mirrored yet wait as pending references.
  */
-import { isDeepStrictEqual } from 'node:util';
-import { classifyChange, type PersonState } from '../../domain/classify.js';
-import type { GroupMember, PersonRecord, PersonWrite } from '../records.js';
+import { classifyChange } from '../../domain/classify.js';
 import { recordDirectoryChange } from './change-recorder.js';
-import { adoptManagedPeople, isManagerRef, managerRef, resolveManager, withManager } from './ldap-managers.js';
+import { memberDelta } from './ldap-group-members.js';
+import { adoptManagedPeople, isManagerRef, resolveManager } from './ldap-managers.js';
+import { changedFields, personWrite, referencesTo, stateOf } from './ldap-person-write.js';
 import { contextFor, normalizeDn, type ApplyContext, type SyncTx } from './ldap-tx.js';
 import type { GroupFacts, PersonFacts, SyncedObject } from './sync-ports.js';
 
 export { normalizeDn, type ApplyContext, type SyncTx } from './ldap-tx.js';
-
-const uidRef = (userName: string) => `uid:${userName.toLowerCase()}`;
-
-function personWrite(facts: PersonFacts, managerId: string | null): PersonWrite {
-  return {
-    externalId: facts.key,
-    userName: facts.userName,
-    displayName: facts.displayName,
-    active: facts.active,
-    attributes: withManager(facts.attributes, managerId),
-    resource: {
-      userName: facts.userName,
-      ...(facts.displayName === null ? {} : { displayName: facts.displayName }),
-      active: facts.active,
-      ...(facts.email === null ? {} : { emails: [{ value: facts.email, primary: true }] }),
-    },
-  };
-}
 
 /** Creates or updates one person; returns the sponsors to recompute. */
 export async function applyPerson(
@@ -42,7 +24,8 @@ export async function applyPerson(
   const id = current?.id ?? crypto.randomUUID();
   const write = personWrite(facts, await resolveManager(tx, sourceId, id, facts.managerDn ?? null, current !== null));
   // Groups that named this entry before it was mirrored (or renamed), and people that named it as their manager.
-  const refs = [normalizeDn(facts.dn), uidRef(facts.userName), managerRef(normalizeDn(facts.dn))];
+  const references = referencesTo(facts);
+  const refs = [references.dn, references.uid, references.manager];
   if (current === null) {
     const created = await tx.insertPerson(sourceId, id, write, context.now);
     await tx.upsertSyncedObject(sourceId, 'person', { key: facts.key, objectId: id, dn: facts.dn, factsHash: hash }, context.runId);
@@ -132,21 +115,9 @@ export async function applyGroupMembers(
   const groupId = object.objectId;
   const byDn = new Map((await tx.objectsByDn(sourceId, facts.memberDns.map(normalizeDn))).map((row) => [row.dnNorm, row]));
   const byUid = new Map((await tx.personsByUserName(sourceId, facts.memberUids)).map((row) => [row.userName, row.id]));
-  const wanted = new Map<string, GroupMember>();
-  const pending: string[] = [];
-  for (const dn of facts.memberDns) {
-    const found = byDn.get(normalizeDn(dn));
-    if (found === undefined || found.type === 'agent') pending.push(normalizeDn(dn));
-    else if (found.objectId !== groupId) wanted.set(found.objectId, { id: found.objectId, type: found.type === 'person' ? 'User' : 'Group', display: null });
-  }
-  for (const uid of facts.memberUids) {
-    const id = byUid.get(uid.toLowerCase());
-    if (id === undefined) pending.push(uidRef(uid));
-    else wanted.set(id, { id, type: 'User', display: null });
-  }
-  const current = new Set(await tx.memberIds(groupId));
-  const removed = await tx.removeMembers(groupId, [...current].filter((id) => !wanted.has(id)));
-  const added = await tx.addMembers(groupId, [...wanted.values()].filter((member) => !current.has(member.id)), context.now);
+  const { add, removeIds, pending } = memberDelta(facts, groupId, { byDn, byUid }, new Set(await tx.memberIds(groupId)));
+  const removed = await tx.removeMembers(groupId, removeIds);
+  const added = await tx.addMembers(groupId, add, context.now);
   await tx.setPendingMembers(sourceId, groupId, pending);
   await tx.upsertSyncedObject(sourceId, 'group', { key: facts.key, objectId: groupId, dn: facts.dn, factsHash: hash }, context.runId);
   if (added.length === 0 && removed.length === 0) return [];
@@ -195,21 +166,4 @@ async function resolvePendingFor(
     }
   }
   return { groupIds: joined, managed };
-}
-
-function stateOf(person: PersonRecord, groupIds: readonly string[]): PersonState {
-  return { active: person.active, groupIds, attributes: person.attributes };
-}
-
-/** Names of changed fields only: change events never carry personal data. */
-function changedFields(before: PersonRecord, after: PersonWrite): string[] {
-  const changed: string[] = [];
-  if (before.active !== after.active) changed.push('active');
-  if (before.userName !== after.userName) changed.push('userName');
-  if (before.displayName !== after.displayName) changed.push('displayName');
-  if (before.externalId !== after.externalId) changed.push('externalId');
-  if (!isDeepStrictEqual(before.resource, after.resource) && !changed.includes('displayName')) changed.push('resource');
-  const keys = new Set([...Object.keys(before.attributes), ...Object.keys(after.attributes)]);
-  for (const key of [...keys].sort()) if (before.attributes[key] !== after.attributes[key]) changed.push(key);
-  return changed;
 }

@@ -5,15 +5,12 @@
  * appears or is renamed to the DN, in the same transaction, with its own change event.
  */
 import { classifyChange } from '../../domain/classify.js';
-import type { PersonRecord } from '../records.js';
-import { recordDirectoryChange } from './change-recorder.js';
+import { changeRows } from './change-recorder.js';
+import { managerRef, withManager, type Adoption } from './ldap-manager-ref.js';
+import { stateOf } from './ldap-person-write.js';
 import { normalizeDn, type ApplyContext, type SyncTx } from './ldap-tx.js';
 
-const MANAGER_PREFIX = 'manager:';
-
-/** The pending reference a person holds while the manager DN it names is not mirrored. */
-export const managerRef = (dnNorm: string) => `${MANAGER_PREFIX}${dnNorm}`;
-export const isManagerRef = (ref: string) => ref.startsWith(MANAGER_PREFIX);
+export { isManagerRef, managerRef, withManager, type Adoption } from './ldap-manager-ref.js';
 
 /**
  * The manager's person id, or null; records the person's pending manager reference when the manager is not
@@ -27,31 +24,37 @@ export async function resolveManager(tx: SyncTx, sourceId: string, personId: str
   return found?.objectId ?? null;
 }
 
-/** Rule attributes with `manager` set to the resolved id, or without it: a DN is never a rule value. */
-export function withManager(attributes: Readonly<Record<string, string>>, managerId: string | null): Record<string, string> {
-  const { manager: _mapped, ...rest } = attributes;
-  return managerId === null ? rest : { ...rest, manager: managerId };
-}
+export type ChangeRows = ReturnType<typeof changeRows>;
 
-/** The people that waited for `managerId` (taken pending references) now name it; returns the sponsors to recompute. */
-export async function adoptManagedPeople(tx: SyncTx, context: ApplyContext, managerId: string, waiting: readonly string[]): Promise<string[]> {
+/**
+ * Sets `manager` on the people that waited for it and returns their change rows, for the caller to record
+ * with its own: lock, memberships, update — three statements however many people waited.
+ */
+export async function adoptManagers(tx: SyncTx, context: ApplyContext, adoptions: readonly Adoption[]): Promise<ChangeRows[]> {
+  const managerOf = new Map(adoptions.map((adoption) => [adoption.personId, adoption.managerId]));
+  if (managerOf.size === 0) return [];
   const sourceId = context.change.sourceId;
-  const recompute: string[] = [];
-  for (const personId of new Set(waiting)) {
-    const current = await tx.lockPerson(sourceId, personId);
-    if (current === null || current.attributes['manager'] === managerId) continue;
-    const groupIds = await tx.groupIdsOf(current.id);
-    const updated = await tx.updatePerson(current.id, { ...current, attributes: withManager(current.attributes, managerId) }, context.now);
-    const recorded = await recordDirectoryChange(tx, context.change, {
-      kind: classifyChange(stateOf(current, groupIds), stateOf(updated, groupIds)),
+  const locked = (await tx.lockPeople([...managerOf.keys()]))
+    .filter((person) => person.sourceId === sourceId && person.attributes['manager'] !== managerOf.get(person.id));
+  if (locked.length === 0) return [];
+  const groups = await tx.groupIdsOfMany(locked.map((person) => person.id));
+  const updated = await tx.updatePeople(
+    locked.map((person) => ({ id: person.id, write: { ...person, attributes: withManager(person.attributes, managerOf.get(person.id) ?? null) } })),
+    context.now,
+  );
+  return locked.map((current, index) => {
+    const groupIds = groups.get(current.id) ?? [];
+    return changeRows(context.change, {
+      kind: classifyChange(stateOf(current, groupIds), stateOf(updated[index] ?? current, groupIds)),
       subjectType: 'person', subjectId: current.id, action: 'person.updated', detail: { changed: ['manager'], dnChanged: false },
       affectedPersonIds: [current.id], now: context.now,
     });
-    recompute.push(...recorded.recomputePersonIds);
-  }
-  return recompute;
+  });
 }
 
-function stateOf(person: PersonRecord, groupIds: readonly string[]) {
-  return { active: person.active, groupIds, attributes: person.attributes };
+/** The people that waited for `managerId` now name it; returns the sponsors to recompute. */
+export async function adoptManagedPeople(tx: SyncTx, context: ApplyContext, managerId: string, waiting: readonly string[]): Promise<string[]> {
+  const changes = await adoptManagers(tx, context, waiting.map((personId) => ({ personId, managerId })));
+  if (changes.length === 0) return [];
+  return (await tx.recordChanges(changes)).flat();
 }

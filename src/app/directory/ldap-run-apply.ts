@@ -1,11 +1,17 @@
 /**
  * The apply half of a directory run: staged entries and removals applied in chunks, each chunk one
  * transaction (change events + audit + recompute outbox rows), its sponsors' recomputes enqueued as soon as
- * it commits. The run's flow (ldap-sync.ts) decides the order; this file knows how to apply each kind.
+ * it commits. People and groups are applied set-based, a few statements per chunk (ldap-*-batch.ts); agents
+ * and removals entry by entry. The run's flow (ldap-sync.ts) decides the order; this file knows how to
+ * apply each kind.
  */
 import type { Logger, Policy, WorkQueue } from '../ports.js';
 import type { ChangeContext } from './change-recorder.js';
 import { applyAgent, retireDirectoryAgent, type AgentSyncTx } from './ldap-agents.js';
+import { applyPeopleChunk } from './ldap-apply-batch.js';
+import { applyGroupMembersChunk } from './ldap-group-members-batch.js';
+import { applyGroupsChunk } from './ldap-groups-batch.js';
+import { shouldRefreshStatistics, statisticsStale } from './ldap-statistics.js';
 import { applyGroupMembers, applyPerson, removeGroup, removePerson, upsertGroup, type ApplyContext } from './ldap-apply.js';
 import { enqueueAfterCommit } from './people.js';
 import type { AgentFacts, GroupFacts, ObjectType, PersonFacts, StagedRow, UnseenCounts } from './sync-ports.js';
@@ -46,16 +52,27 @@ export function createRunApplier(deps: ApplyDeps, runId: number) {
   let deferred: StagedRow[] = [];
   let chunk = 0;
 
-  async function commit<T>(rows: readonly T[], step: (tx: AgentSyncTx, context: ApplyContext, row: T) => Promise<readonly string[]>): Promise<void> {
-    const recompute = await store.transaction(async (tx) => {
-      const context = { change, runId, now: deps.clock() };
-      const sponsors: string[] = [];
-      for (const row of rows) sponsors.push(...(await step(tx, context, row)));
-      return sponsors;
-    });
+  /** One chunk in one transaction; returns the sponsors to recompute. */
+  function transact(work: (tx: AgentSyncTx, context: ApplyContext) => Promise<readonly string[]>): Promise<readonly string[]> {
+    return store.transaction((tx) => work(tx, { change, runId, now: deps.clock() }));
+  }
+
+  /** After a chunk commits: its recomputes, then the lease renewal (and the tests' killed-worker seam). */
+  async function committed(recompute: readonly string[]): Promise<void> {
     await enqueueAfterCommit(deps, recompute);
     chunk += 1;
     await deps.afterChunk(chunk);
+  }
+
+  const eachRow = <T>(rows: readonly T[], step: (tx: AgentSyncTx, context: ApplyContext, row: T) => Promise<readonly string[]>) =>
+    async (tx: AgentSyncTx, context: ApplyContext) => {
+      const sponsors: string[] = [];
+      for (const row of rows) sponsors.push(...(await step(tx, context, row)));
+      return sponsors;
+    };
+
+  async function commit<T>(rows: readonly T[], step: (tx: AgentSyncTx, context: ApplyContext, row: T) => Promise<readonly string[]>): Promise<void> {
+    await committed(await transact(eachRow(rows, step)));
   }
 
   async function eachStaged(type: ObjectType, apply: (rows: readonly StagedRow[]) => Promise<void>): Promise<number> {
@@ -70,10 +87,43 @@ export function createRunApplier(deps: ApplyDeps, runId: number) {
     }
   }
 
-  const applyPeople = (rows: readonly StagedRow[]) => commit(rows, async (tx, context, row) => {
+  /**
+   * A chunk applied set-based; if its transaction fails as a whole (a user name clash, say), the chunk is
+   * applied again entry by entry in a new transaction, so the error met is the culprit's own, as before.
+   */
+  async function commitChunk(
+    rows: readonly StagedRow[], setBased: (tx: AgentSyncTx, context: ApplyContext, rows: readonly StagedRow[]) => Promise<readonly string[]>,
+    perEntry: (tx: AgentSyncTx, context: ApplyContext, row: StagedRow) => Promise<readonly string[]>,
+  ): Promise<void> {
+    let recompute: readonly string[];
+    try {
+      recompute = await transact((tx, context) => setBased(tx, context, rows));
+    } catch (error) {
+      deps.logger.warn({ err: error, sourceId, runId, entries: rows.length }, 'set-based apply of a chunk failed; applying it entry by entry');
+      recompute = await transact(eachRow(rows, perEntry));
+    }
+    await committed(recompute);
+  }
+
+  const applyPeople = (rows: readonly StagedRow[]) => commitChunk(rows, applyPeopleChunk, async (tx, context, row) => {
     const [existing] = await tx.syncedObjects(sourceId, 'person', [row.key]);
     return applyPerson(tx, context, row.facts as unknown as PersonFacts, row.hash, existing);
   });
+
+  /**
+   * Planner statistics of the mirror (see ldap-statistics.ts): refreshed while a large run fills it, and once
+   * after its writes. `estimate` is the row count they state, read once per run, then known from what we applied.
+   */
+  let statistics: { estimate: number | null; applied: number } | null = null;
+  async function refreshStatistics(applied: number, due: (growth: number, estimate: number | null, minimum: number) => boolean): Promise<void> {
+    if (applied < chunkSize) return;
+    statistics ??= { estimate: await store.transaction((tx) => tx.mirrorRowEstimate()), applied: 0 };
+    const { estimate, applied: before } = statistics;
+    if (!due(applied - before, estimate, chunkSize)) return;
+    await store.transaction((tx) => tx.analyzeMirror());
+    statistics = { estimate: (estimate ?? 0) + applied - before, applied };
+    deps.logger.info({ sourceId, runId, applied }, 'mirror statistics refreshed');
+  }
 
   /** Splits off the rows whose user name is held by another entry (a leaver not swept yet, or a rename not applied yet). */
   async function withoutHeldNames(rows: readonly StagedRow[]): Promise<{ free: StagedRow[]; held: StagedRow[] }> {
@@ -97,20 +147,24 @@ export function createRunApplier(deps: ApplyDeps, runId: number) {
 
     /** Staged people, except those whose user name is still held: they wait for `deferredPeople`. */
     async people(): Promise<void> {
+      let applied = 0;
       counts.changed += await eachStaged('person', async (rows) => {
         const { free, held } = await withoutHeldNames(rows);
         deferred = [...deferred, ...held];
         if (free.length > 0) await applyPeople(free);
+        applied += free.length;
+        await refreshStatistics(counts.changed + applied, statisticsStale);
       });
     },
 
     /** Staged groups: names first (pass 1), then members (pass 2), so a nested group exists when named. */
     async groups(): Promise<void> {
-      counts.changed += await eachStaged('group', async (rows) => commit(rows, async (tx, context, row) => {
+      counts.changed += await eachStaged('group', (rows) => commitChunk(rows, applyGroupsChunk, async (tx, context, row) => {
         const [existing] = await tx.syncedObjects(sourceId, 'group', [row.key]);
         return upsertGroup(tx, context, row.facts as unknown as GroupFacts, existing);
       }));
-      await eachStaged('group', async (rows) => commit(rows, (tx, context, row) => applyGroupMembers(tx, context, row.facts as unknown as GroupFacts, row.hash)));
+      await eachStaged('group', (rows) => commitChunk(rows, applyGroupMembersChunk, (tx, context, row) => applyGroupMembers(tx, context, row.facts as unknown as GroupFacts, row.hash)));
+      await refreshStatistics(counts.changed, shouldRefreshStatistics);
     },
 
     /** Staged service accounts, after the people: a sponsor this run created is found. */

@@ -60,7 +60,7 @@ export async function stageScan(
   }
   for await (const page of scanner.scan(scope.type, { since: scope.since })) {
     const entries = (page as readonly { key: string; active?: boolean }[]).map((item): PageEntry => ({
-      key: item.key, hash: factsHash(item), active: item.active ?? null, facts: () => item as unknown as Record<string, unknown>,
+      key: item.key, hash: factsHash(item), active: item.active ?? null, facts: () => item,
     }));
     await stagePage(deps, scope, entries, tally);
     await afterPage();

@@ -4,11 +4,12 @@
  */
 import type { ChangeContext } from './change-recorder.js';
 import type { GroupsTx } from './groups.js';
+import type { SyncBatchTx } from './ldap-batch-tx.js';
 import type { PeopleTx } from './people.js';
 import type { ObjectType, SyncedObject } from './sync-ports.js';
 
-/** The transaction operations directory sync uses, besides the SCIM write path's own. */
-export interface SyncTx extends PeopleTx, GroupsTx {
+/** The transaction operations directory sync uses, besides the SCIM write path's own (set-based ones: SyncBatchTx). */
+export interface SyncTx extends PeopleTx, GroupsTx, SyncBatchTx {
   syncedObjects(sourceId: string, type: ObjectType, keys: readonly string[]): Promise<SyncedObject[]>;
   upsertSyncedObject(sourceId: string, type: ObjectType, object: { key: string; objectId: string; dn: string; factsHash: string | null }, runId: number): Promise<void>;
   deleteSyncedObject(sourceId: string, type: ObjectType, key: string): Promise<void>;

@@ -130,7 +130,7 @@ describe('OpenLDAP shapes', () => {
   });
   it('finds an attribute under any spelling, and a value under another spelling beats the requested name left empty', () => {
     const entry = { dn: 'uid=x,dc=x', entryUUID: 'k', uid: 'x', departmentnumber: [], departmentNumber: ['d1'] } as unknown as LdapEntry;
-    const facts = toPersonFacts(entry, resolveMapping({ mapping: { attributes: { department: 'departmentnumber' } }, agents: undefined } as never, DIALECTS.openldap), NOW);
+    const facts = toPersonFacts(entry, resolveMapping({ mapping: { attributes: { department: 'departmentnumber' } }, agents: undefined }, DIALECTS.openldap), NOW);
     expect(facts?.attributes).toEqual({ department: 'd1' });
     expect(toPersonFacts({ dn: 'uid=x,dc=x', ENTRYUUID: 'k', UID: 'x' }, openldap, NOW)).toMatchObject({ key: 'k', userName: 'x' });
   });
