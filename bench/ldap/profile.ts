@@ -5,6 +5,7 @@
 import type { LdapSourceConfig } from '../../connectors/ldap/config.js';
 import { createLdapScanner } from '../../connectors/ldap/scanner.js';
 import { factsHash } from '../../src/app/directory/ldap-facts-hash.js';
+import type * as ScanThread from '../../src/main/ldap-scan-thread.js';
 import { percentile } from '../report.js';
 
 export interface ConnectorProfile {
@@ -70,7 +71,7 @@ export async function profileConnector(source: LdapSourceConfig): Promise<Connec
 /** One full pass over the scan thread (src/main/ldap-scan-thread.ts), with nothing done on this side. */
 async function timeScanThread(source: LdapSourceConfig): Promise<number> {
   // The built files, as `tether start` runs them: from src/ the worker would first load tsx and transpile.
-  const { withScanThread } = (await import(new URL('../../dist/src/main/ldap-scan-thread.js', import.meta.url).href)) as typeof import('../../src/main/ldap-scan-thread.js');
+  const { withScanThread } = (await import(new URL('../../dist/src/main/ldap-scan-thread.js', import.meta.url).href)) as typeof ScanThread;
   const scanner = withScanThread(source, createLdapScanner(source, { clock: () => new Date() }));
   try {
     const started = performance.now();

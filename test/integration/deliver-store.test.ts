@@ -5,27 +5,14 @@ import { createPerson } from '../../src/app/directory/people.js';
 import { deliverVersion } from '../../src/app/pipeline/deliver.js';
 import { recomputeSponsor } from '../../src/app/pipeline/recompute-sponsor.js';
 import type { Policy } from '../../src/app/ports.js';
-import { createPgliteDb } from '../../src/store/db-factory.js';
 import type { Db } from '../../src/store/db.js';
 import type { Store } from '../../src/store/index.js';
-import { migrate } from '../../src/store/migrate.js';
-import { createTestDatabase } from '../support/postgres.js';
 import { RecordingQueue, RecordingTarget, scimContext, silentLogger, storeWithPolicy } from '../support/pipeline.js';
+import { STORE_ENGINES } from '../support/engines.js';
 
 /** A delivery's one-statement bookkeeping, on a PostgreSQL server and on embedded PGlite. */
-const engines: [string, () => Promise<{ db: Db; cleanup: () => Promise<void> }>][] = [
-  ['postgres', async () => {
-    const database = await createTestDatabase();
-    return { db: database.db, cleanup: () => database.drop() };
-  }],
-  ['pglite', async () => {
-    const db = await createPgliteDb(null);
-    await migrate(db);
-    return { db, cleanup: () => db.close() };
-  }],
-];
 
-describe.each(engines)('delivery on %s', (_engine, open) => {
+describe.each(STORE_ENGINES)('delivery on %s', (_engine, open) => {
   let db: Db;
   let cleanup: () => Promise<void>;
   let store: Store;

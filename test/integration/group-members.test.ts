@@ -1,26 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { changeGroup, createGroup } from '../../src/app/directory/groups.js';
 import { createPerson } from '../../src/app/directory/people.js';
-import { createPgliteDb } from '../../src/store/db-factory.js';
-import type { Db } from '../../src/store/db.js';
-import { createTestDatabase } from '../support/postgres.js';
 import { RecordingQueue, scimContext, silentLogger, storeWithPolicy } from '../support/pipeline.js';
+import { STORE_ENGINES } from '../support/engines.js';
 
 /** Membership deltas (one statement: changeMembers) on a PostgreSQL server and on embedded PGlite. */
-const engines: [string, () => Promise<{ db: Db; cleanup: () => Promise<void> }>][] = [
-  ['postgres', async () => {
-    const database = await createTestDatabase();
-    return { db: database.db, cleanup: () => database.drop() };
-  }],
-  ['pglite', async () => {
-    const db = await createPgliteDb(null);
-    const { migrate } = await import('../../src/store/migrate.js');
-    await migrate(db);
-    return { db, cleanup: () => db.close() };
-  }],
-];
 
-describe.each(engines)('group member changes on %s', (_name, open) => {
+describe.each(STORE_ENGINES)('group member changes on %s', (_name, open) => {
   const cleanups: (() => Promise<void>)[] = [];
   afterAll(async () => {
     for (const cleanup of cleanups) await cleanup();

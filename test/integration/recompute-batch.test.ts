@@ -5,27 +5,14 @@ import { createPerson, updatePerson } from '../../src/app/directory/people.js';
 import { recomputeBatcher } from '../../src/app/pipeline/recompute-batcher.js';
 import { recomputeSponsor, recomputeSponsors, type RecomputeDeps, type RecomputeTx } from '../../src/app/pipeline/recompute-sponsor.js';
 import type { Policy } from '../../src/app/ports.js';
-import { createPgliteDb } from '../../src/store/db-factory.js';
 import type { Db } from '../../src/store/db.js';
 import type { Store } from '../../src/store/index.js';
-import { migrate } from '../../src/store/migrate.js';
-import { createTestDatabase } from '../support/postgres.js';
 import { RecordingQueue, scimContext, silentLogger, storeWithPolicy } from '../support/pipeline.js';
+import { STORE_ENGINES } from '../support/engines.js';
 
 /** Several sponsors recomputed in one transaction, on a PostgreSQL server and on embedded PGlite. */
-const engines: [string, () => Promise<{ db: Db; cleanup: () => Promise<void> }>][] = [
-  ['postgres', async () => {
-    const database = await createTestDatabase();
-    return { db: database.db, cleanup: () => database.drop() };
-  }],
-  ['pglite', async () => {
-    const db = await createPgliteDb(null);
-    await migrate(db);
-    return { db, cleanup: () => db.close() };
-  }],
-];
 
-describe.each(engines)('batched recompute on %s', (_engine, open) => {
+describe.each(STORE_ENGINES)('batched recompute on %s', (_engine, open) => {
   let db: Db;
   let cleanup: () => Promise<void>;
   let store: Store;

@@ -10,25 +10,12 @@ import { registerAgent } from '../../../src/app/agents/register-agent.js';
 import { createRunApplier } from '../../../src/app/directory/ldap-run-apply.js';
 import type { PersonFacts } from '../../../src/app/directory/sync-ports.js';
 import type { Policy } from '../../../src/app/ports.js';
-import { createPgliteDb } from '../../../src/store/db-factory.js';
 import type { Db } from '../../../src/store/db.js';
 import type { Store } from '../../../src/store/index.js';
-import { migrate } from '../../../src/store/migrate.js';
 import { sealAll } from '../../support/audit.js';
 import { RecordingQueue, silentLogger, storeWithPolicy } from '../../support/pipeline.js';
-import { createTestDatabase } from '../../support/postgres.js';
+import { STORE_ENGINES } from '../../support/engines.js';
 
-const engines: [string, () => Promise<{ db: Db; cleanup: () => Promise<void> }>][] = [
-  ['postgres', async () => {
-    const database = await createTestDatabase();
-    return { db: database.db, cleanup: () => database.drop() };
-  }],
-  ['pglite', async () => {
-    const db = await createPgliteDb(null);
-    await migrate(db);
-    return { db, cleanup: () => db.close() };
-  }],
-];
 
 const dnOf = (uid: string) => `uid=${uid},ou=people,dc=example,dc=org`;
 
@@ -39,7 +26,7 @@ function facts(uid: string, overrides: Partial<PersonFacts> = {}): PersonFacts {
   };
 }
 
-describe.each(engines)('set-based apply of staged people on %s', (_name, open) => {
+describe.each(STORE_ENGINES)('set-based apply of staged people on %s', (_name, open) => {
   let db: Db;
   let store: Store;
   let policy: Policy;
