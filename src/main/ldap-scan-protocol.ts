@@ -15,6 +15,8 @@ export type WireConfig = Omit<LdapSourceConfig, 'bindPassword' | 'caCertificate'
 export type ScanRequest =
   | { readonly op: 'scan'; readonly type: ObjectType }
   | { readonly op: 'next' }
+  /** The facts (as JSON text) of some entries of the page last sent: those the run stages. */
+  | { readonly op: 'facts'; readonly keys: readonly string[] }
   /** The run stopped reading before the end: end the LDAP search. */
   | { readonly op: 'stop' };
 
@@ -24,8 +26,8 @@ export type ScanReply =
     readonly keys: string[];
     readonly hashes: string[];
     readonly actives: (boolean | null)[];
-    readonly json: string[];
   }
+  | { readonly kind: 'facts'; readonly json: string[] }
   | { readonly kind: 'done' }
   | { readonly kind: 'error'; readonly code: string; readonly message: string; readonly detail?: string };
 

@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { LdapSourceConfig } from '../../connectors/ldap/config.js';
-import type { DirectoryScanner, HashedEntry, ObjectType } from '../app/directory/sync-ports.js';
+import type { DirectoryScanner, HashedPage, ObjectType } from '../app/directory/sync-ports.js';
 import { AppError, ERROR_CODES, type ErrorCode } from '../domain/errors.js';
 import { toWire, type ScanReply, type ScanRequest } from './ldap-scan-protocol.js';
 
@@ -75,7 +75,7 @@ export function withScanThread(config: LdapSourceConfig, scanner: DirectoryScann
   return {
     ...scanner,
 
-    async *scanHashed(type: ObjectType): AsyncIterable<readonly HashedEntry[]> {
+    async *scanHashed(type: ObjectType): AsyncIterable<HashedPage> {
       thread ??= new ScanThread(config);
       const current = thread;
       current.post({ op: 'scan', type });
@@ -91,9 +91,16 @@ export function withScanThread(config: LdapSourceConfig, scanner: DirectoryScann
             finished = true;
             throw toAppError(reply);
           }
-          yield reply.keys.map((key, index) => ({
-            key, hash: reply.hashes[index] ?? '', active: reply.actives[index] ?? null, json: reply.json[index] ?? '{}',
-          }));
+          if (reply.kind !== 'page') throw new AppError('internal', `LDAP scan thread answered ${reply.kind} to a page request`);
+          yield {
+            entries: reply.keys.map((key, index) => ({ key, hash: reply.hashes[index] ?? '', active: reply.actives[index] ?? null })),
+            facts: async (keys: readonly string[]) => {
+              if (keys.length === 0) return [];
+              const answer = await current.ask({ op: 'facts', keys });
+              if (answer.kind !== 'facts') throw new AppError('internal', `LDAP scan thread answered ${answer.kind} to a facts request`);
+              return answer.json.map((text) => (JSON.parse(text) ?? {}) as Readonly<Record<string, unknown>>);
+            },
+          };
         }
       } finally {
         // The run stopped early (a failure, a held run): end the worker's search before the next one.

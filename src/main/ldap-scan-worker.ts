@@ -19,25 +19,31 @@ const scanner = createLdapScanner({
   ...(caCertificate === undefined ? {} : { caCertificate: new Secret(caCertificate.value, caCertificate.reference) }),
 }, { clock: () => new Date() });
 
+type Prepared = { readonly reply: ScanReply; readonly facts: ReadonlyMap<string, object> };
+
 let pages: AsyncIterator<readonly object[]> | null = null;
 /** The page prepared ahead of the run's next request. */
-let ahead: Promise<ScanReply> | null = null;
+let ahead: Promise<Prepared> | null = null;
+/** The facts of the page last sent, until the next one is: the run asks for those it stages. */
+let sent: ReadonlyMap<string, object> = new Map();
+const NOTHING: ReadonlyMap<string, object> = new Map();
 
-async function prepare(): Promise<ScanReply> {
+async function prepare(): Promise<Prepared> {
   try {
     const next = await pages?.next();
-    if (next === undefined || next.done === true) return { kind: 'done' };
-    const reply = { kind: 'page' as const, keys: [] as string[], hashes: [] as string[], actives: [] as (boolean | null)[], json: [] as string[] };
-    for (const facts of next.value as readonly { key: string; active?: boolean }[]) {
-      reply.keys.push(facts.key);
-      reply.hashes.push(factsHash(facts));
-      reply.actives.push(facts.active ?? null);
-      reply.json.push(JSON.stringify(facts));
+    if (next === undefined || next.done === true) return { reply: { kind: 'done' }, facts: NOTHING };
+    const reply = { kind: 'page' as const, keys: [] as string[], hashes: [] as string[], actives: [] as (boolean | null)[] };
+    const facts = new Map<string, object>();
+    for (const item of next.value as readonly { key: string; active?: boolean }[]) {
+      reply.keys.push(item.key);
+      reply.hashes.push(factsHash(item));
+      reply.actives.push(item.active ?? null);
+      facts.set(item.key, item);
     }
-    return reply;
+    return { reply, facts };
   } catch (error) {
-    if (isAppError(error)) return { kind: 'error', code: error.code, message: error.message, ...(error.detail === undefined ? {} : { detail: error.detail }) };
-    return { kind: 'error', code: 'internal', message: error instanceof Error ? error.message : String(error) };
+    if (isAppError(error)) return { reply: { kind: 'error', code: error.code, message: error.message, ...(error.detail === undefined ? {} : { detail: error.detail }) }, facts: NOTHING };
+    return { reply: { kind: 'error', code: 'internal', message: error instanceof Error ? error.message : String(error) }, facts: NOTHING };
   }
 }
 
@@ -48,14 +54,20 @@ async function handle(request: ScanRequest): Promise<void> {
     return;
   }
   if (request.op === 'next') {
-    const reply = await (ahead ?? Promise.resolve<ScanReply>({ kind: 'done' }));
+    const { reply, facts } = await (ahead ?? Promise.resolve<Prepared>({ reply: { kind: 'done' }, facts: NOTHING }));
+    sent = facts;
     ahead = reply.kind === 'page' ? prepare() : null;
     port?.postMessage(reply);
+    return;
+  }
+  if (request.op === 'facts') {
+    port?.postMessage({ kind: 'facts', json: request.keys.map((key) => JSON.stringify(sent.get(key) ?? null)) } satisfies ScanReply);
     return;
   }
   const stopping = pages;
   pages = null;
   ahead = null;
+  sent = NOTHING;
   await stopping?.return?.();
   port?.postMessage({ kind: 'done' } satisfies ScanReply);
 }

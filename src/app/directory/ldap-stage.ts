@@ -4,7 +4,7 @@
  * A scan that reads a whole scope also records the keys it read: the sweep compares key sets afterwards.
  */
 import { factsHash } from './ldap-facts-hash.js';
-import type { ChangedEntry, DirectoryScanner, ObjectType, ScanOptions } from './sync-ports.js';
+import type { ChangedEntry, DirectoryScanner, HashedEntry, ObjectType, ScanOptions } from './sync-ports.js';
 
 /** What staging needs from the store. */
 export interface StageStore {
@@ -37,12 +37,10 @@ export interface StageScope {
   readonly bulk: boolean;
 }
 
-/** An entry of a page, hashed; its facts are built only if it is staged. */
-interface PageEntry {
-  readonly key: string;
-  readonly hash: string;
-  readonly active: boolean | null;
-  facts(): Readonly<Record<string, unknown>>;
+/** A page of entries, hashed; the facts of those staged are fetched from the page. */
+interface Page {
+  readonly entries: readonly HashedEntry[];
+  facts(keys: readonly string[]): Promise<readonly Readonly<Record<string, unknown>>[]>;
 }
 
 /** Scans one kind of entry and stages those whose facts changed; `afterPage` runs between pages. */
@@ -53,34 +51,37 @@ export async function stageScan(
   // A full scan the scanner can hash itself (off this thread): the run only compares and stages.
   if (scope.bulk && scope.since === null && scanner.scanHashed !== undefined) {
     for await (const page of scanner.scanHashed(scope.type)) {
-      await stagePage(deps, scope, page.map((entry) => ({ ...entry, facts: () => JSON.parse(entry.json) as Record<string, unknown> })), tally);
+      await stagePage(deps, scope, page, tally);
       await afterPage();
     }
     return;
   }
-  for await (const page of scanner.scan(scope.type, { since: scope.since })) {
-    const entries = (page as readonly { key: string; active?: boolean }[]).map((item): PageEntry => ({
-      key: item.key, hash: factsHash(item), active: item.active ?? null, facts: () => item,
-    }));
-    await stagePage(deps, scope, entries, tally);
+  for await (const scanned of scanner.scan(scope.type, { since: scope.since })) {
+    const items = scanned as readonly { key: string; active?: boolean }[];
+    const byKey = new Map(items.map((item) => [item.key, item]));
+    const page: Page = {
+      entries: items.map((item) => ({ key: item.key, hash: factsHash(item), active: item.active ?? null })),
+      facts: (keys) => Promise.resolve(keys.map((key) => (byKey.get(key) ?? {}) as Readonly<Record<string, unknown>>)),
+    };
+    await stagePage(deps, scope, page, tally);
     await afterPage();
   }
 }
 
-async function stagePage(deps: { store: StageStore; clock: () => Date }, scope: StageScope, page: readonly PageEntry[], tally: Tally): Promise<void> {
+async function stagePage(deps: { store: StageStore; clock: () => Date }, scope: StageScope, page: Page, tally: Tally): Promise<void> {
   const receivedAt = deps.clock().toISOString();
-  const byKey = new Map(page.map((entry) => [entry.key, entry]));
+  const byKey = new Map(page.entries.map((entry) => [entry.key, entry]));
   const entries = [...byKey.values()].map((entry) => ({ key: entry.key, hash: entry.hash }));
   const changed = await deps.store.changedEntries(scope.sourceId, scope.type, entries, scope.markSeen ? scope.runId : null);
   const mirroredActive = new Map(changed.map((entry) => [entry.key, entry.active]));
-  const rows: { key: string; facts: Readonly<Record<string, unknown>>; hash: string }[] = [];
   // In the directory's order, as before: the apply order of a page does not depend on the database's.
-  for (const [key, entry] of byKey) {
-    if (!mirroredActive.has(key)) continue;
-    if (scope.type === 'person' && entry.active === false && mirroredActive.get(key) === true) tally.deactivated += 1;
-    rows.push({ key, facts: { ...entry.facts(), receivedAt }, hash: entry.hash });
-  }
-  tally.seen += page.length;
+  const staged = [...byKey.values()].filter((entry) => mirroredActive.has(entry.key));
+  const facts = staged.length === 0 ? [] : await page.facts(staged.map((entry) => entry.key));
+  const rows = staged.map((entry, index) => {
+    if (scope.type === 'person' && entry.active === false && mirroredActive.get(entry.key) === true) tally.deactivated += 1;
+    return { key: entry.key, facts: { ...facts[index], receivedAt }, hash: entry.hash };
+  });
+  tally.seen += page.entries.length;
   tally.staged += rows.length;
   await deps.store.stage(scope.runId, scope.type, rows);
 }

@@ -77,10 +77,10 @@ export interface DirectoryScanner {
   scan<T extends ObjectType>(type: T, options: ScanOptions): AsyncIterable<readonly FactsOf<T>[]>;
   /**
    * Optional: every entry of one kind (a full scan) with its facts hash already computed, e.g. read, mapped
-   * and hashed on another thread. The hash must be `factsHash` of the facts; the facts come as JSON text,
-   * which a run parses only for the entries it stages.
+   * and hashed on another thread. The hash must be `factsHash` of the facts; a run asks for the facts of
+   * only the entries it stages (on an unchanged directory, none).
    */
-  scanHashed?(type: ObjectType): AsyncIterable<readonly HashedEntry[]>;
+  scanHashed?(type: ObjectType): AsyncIterable<HashedPage>;
   /** Immutable keys of every entry in scope, a page at a time: the "mark" half of deletion detection. */
   scanKeys(type: ObjectType): AsyncIterable<readonly string[]>;
   /** Whether this source maps agents from the directory. */
@@ -102,8 +102,13 @@ export interface HashedEntry {
   readonly hash: string;
   /** The facts' `active` (people and agents); null for groups. */
   readonly active: boolean | null;
-  /** The facts as JSON text. */
-  readonly json: string;
+}
+
+/** A page of a full scan with its hashes; the facts themselves only on request. */
+export interface HashedPage {
+  readonly entries: readonly HashedEntry[];
+  /** The facts of some of the page's entries, in the order asked; only until the next page is requested. */
+  facts(keys: readonly string[]): Promise<Readonly<Record<string, unknown>>[]>;
 }
 
 /** A mirrored entry as the sync store knows it. */

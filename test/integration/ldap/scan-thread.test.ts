@@ -37,22 +37,26 @@ describe('full scans on the LDAP scan thread', () => {
   };
   const threaded = (source: LdapSourceConfig) => withScanThread(source, createLdapScanner(source, { clock: () => new Date() }));
 
-  async function inThread(scanner: DirectoryScanner, type: ObjectType): Promise<HashedEntry[]> {
-    const entries: HashedEntry[] = [];
+  type Scanned = HashedEntry & { readonly facts: unknown };
+
+  async function inThread(scanner: DirectoryScanner, type: ObjectType): Promise<Scanned[]> {
+    const entries: Scanned[] = [];
     for await (const page of scanner.scan(type, { since: null })) {
       for (const facts of page as readonly { key: string; active?: boolean }[]) {
-        entries.push({ key: facts.key, hash: factsHash(facts), active: facts.active ?? null, json: JSON.stringify(facts) });
+        entries.push({ key: facts.key, hash: factsHash(facts), active: facts.active ?? null, facts: JSON.parse(JSON.stringify(facts)) });
       }
     }
     return entries;
   }
 
-  async function onThread(scanner: DirectoryScanner, type: ObjectType): Promise<{ entries: HashedEntry[]; pages: number }> {
-    const entries: HashedEntry[] = [];
+  /** Every entry with its facts asked from the thread (a run asks only for those it stages). */
+  async function onThread(scanner: DirectoryScanner, type: ObjectType): Promise<{ entries: Scanned[]; pages: number }> {
+    const entries: Scanned[] = [];
     let pages = 0;
     for await (const page of scanner.scanHashed?.(type) ?? []) {
       pages += 1;
-      entries.push(...page);
+      const facts = await page.facts(page.entries.map((entry) => entry.key));
+      page.entries.forEach((entry, index) => entries.push({ ...entry, facts: facts[index] }));
     }
     return { entries, pages };
   }
@@ -75,7 +79,7 @@ describe('full scans on the LDAP scan thread', () => {
         expect(entries.length).toBeGreaterThan(0);
         expect(entries).toEqual(expected);
         expect(pages).toBe(type === 'person' ? Math.ceil(250 / 40) : 1);
-        for (const entry of entries) expect(factsHash(JSON.parse(entry.json) as object)).toBe(entry.hash);
+        for (const entry of entries) expect(factsHash(entry.facts as object)).toBe(entry.hash);
       }
       expect((await onThread(scanner, 'person')).entries.filter((entry) => entry.active === true)).toHaveLength(250);
     } finally {
@@ -88,7 +92,9 @@ describe('full scans on the LDAP scan thread', () => {
     const scanner = threaded(config());
     try {
       for await (const page of scanner.scanHashed?.('person') ?? []) {
-        expect(page.length).toBe(40);
+        expect(page.entries).toHaveLength(40);
+        expect(await page.facts([])).toEqual([]);
+        expect(await page.facts([page.entries[1]?.key ?? ''])).toMatchObject([{ key: page.entries[1]?.key }]);
         break;
       }
       expect((await onThread(scanner, 'person')).entries).toHaveLength(250);
