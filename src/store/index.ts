@@ -11,6 +11,10 @@ import { policyOps } from './policy-ops.js';
 import { readModels } from './read-models.js';
 import { syncObjectOps, syncRunOps } from './sync-ops.js';
 import { tokenOps } from './token-ops.js';
+import { targetOps } from './target-ops.js';
+import { recomputeOps } from './recompute-ops.js';
+import { deliveryOps } from './delivery-ops.js';
+import { syncApplyOps } from './sync-apply-ops.js';
 
 type Merged<T extends readonly object[]> = T extends readonly [infer Head, ...infer Tail extends readonly object[]] ? Head & Merged<Tail> : unknown;
 
@@ -23,15 +27,22 @@ function merge<T extends readonly object[]>(...parts: T): Merged<T> {
   return Object.assign({}, ...parts) as Merged<T>;
 }
 
-/** Every operation available inside a transaction; use cases see it through their own narrow ports. */
+/**
+ * Every operation available inside a transaction; use cases see it through their own narrow ports. Every
+ * group of operations is listed here, merged once: none spreads another into its own literal.
+ */
 export function transactionOps(q: Queryable) {
   return merge(
     directoryOps(q),
     agentOps(q),
     pipelineOps(q),
+    targetOps(q),
+    recomputeOps(q),
+    deliveryOps(q),
     policyOps(q),
     tokenOps(q),
     syncObjectOps(q),
+    syncApplyOps(q),
     governanceOps(q),
     expiryOps(q),
     { appendAudit: (entry: Parameters<typeof appendAudit>[1]) => appendAudit(q, entry) },

@@ -4,9 +4,6 @@ import type { AuditEntry, ChangeEventWrite, OutboxRow } from '../app/records.js'
 import { AUDIT_COLUMNS, auditColumns } from './audit.js';
 import type { Queryable } from './db.js';
 import { hot } from './prepared.js';
-import { recomputeOps } from './recompute-ops.js';
-import { deliveryOps } from './delivery-ops.js';
-import { targetOps } from './target-ops.js';
 
 const RECORD_CHANGES_SQL = hot('record_changes', `with event as (
        insert into change_events (id, source_id, origin, kind, subject_type, subject_id, detail, source_time, received_at, committed_at)
@@ -67,9 +64,6 @@ async function recordChanges(q: Queryable, changes: readonly RecordedChangeWrite
 /** Change events, outbox rows and per-target applied state: the bookkeeping of the pipeline. */
 export function pipelineOps(q: Queryable) {
   return {
-    ...targetOps(q),
-    ...recomputeOps(q),
-    ...deliveryOps(q),
     async insertChangeEvent(event: ChangeEventWrite): Promise<void> {
       await q.query(
         `insert into change_events (id, source_id, origin, kind, subject_type, subject_id, detail, source_time, received_at, committed_at)

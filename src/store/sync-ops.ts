@@ -2,7 +2,6 @@ import type { ChangedEntry, ObjectType, RunCounts, StagedRow, SyncCursor, Synced
 import { normalizeDn } from '../app/directory/ldap-apply.js';
 import type { Queryable } from './db.js';
 import { hot } from './prepared.js';
-import { syncApplyOps } from './sync-apply-ops.js';
 
 interface RunRow {
   id: string; source_id: string; mode: 'delta' | 'full'; trigger: string; status: SyncRunRecord['status']; started_at: Date;
@@ -58,7 +57,6 @@ function toSyncedObject(row: SyncedObjectRow): SyncedObject {
 /** Mirror bookkeeping of directory sync, usable inside a transaction (see SyncTx). */
 export function syncObjectOps(q: Queryable) {
   return {
-    ...syncApplyOps(q),
     async syncedObjects(sourceId: string, type: ObjectType, keys: readonly string[]): Promise<SyncedObject[]> {
       if (keys.length === 0) return [];
       const result = await q.query<SyncedObjectRow>(SYNCED_OBJECTS, [sourceId, type, keys]);

@@ -34,20 +34,23 @@ export function firstBuffer(entry: LdapEntry, attribute: string): Buffer | null 
 
 const asText = (item: Buffer | string): string => (typeof item === 'string' ? item : item.toString('utf8'));
 
+/** The client's filler for a requested attribute the entry lacks. */
+const isEmptyList = (value: LdapEntry[string] | undefined): boolean => Array.isArray(value) && value.length === 0;
+
 function rawValue(entry: LdapEntry, attribute: string): LdapEntry[string] | undefined {
   // Servers usually answer with the name as configured: an exact match needs no scan of every key. The
   // client fills requested attributes the entry lacks with [] under the requested name, and a value under
   // another spelling then still wins through the scan below.
   if (attribute !== 'dn' && Object.hasOwn(entry, attribute)) {
     const exact = entry[attribute];
-    if (!(Array.isArray(exact) && exact.length === 0)) return exact;
+    if (!isEmptyList(exact)) return exact;
   }
   const wanted = attribute.toLowerCase();
   let empty: LdapEntry[string] | undefined;
   for (const key of Object.keys(entry)) {
     if (key === 'dn' || key.toLowerCase() !== wanted) continue;
     const value = entry[key];
-    if (!(Array.isArray(value) && value.length === 0)) return value;
+    if (!isEmptyList(value)) return value;
     empty = value;
   }
   return empty;

@@ -4,7 +4,7 @@
  * A scan that reads a whole scope also records the keys it read: the sweep compares key sets afterwards.
  */
 import { factsHash } from './ldap-facts-hash.js';
-import type { ChangedEntry, DirectoryScanner, HashedEntry, ObjectType, ScanOptions } from './sync-ports.js';
+import type { ChangedEntry, DirectoryScanner, HashedPage, ObjectType, ScanOptions } from './sync-ports.js';
 
 /** What staging needs from the store. */
 export interface StageStore {
@@ -37,12 +37,6 @@ export interface StageScope {
   readonly bulk: boolean;
 }
 
-/** A page of entries, hashed; the facts of those staged are fetched from the page. */
-interface Page {
-  readonly entries: readonly HashedEntry[];
-  facts(keys: readonly string[]): Promise<readonly Readonly<Record<string, unknown>>[]>;
-}
-
 /** Scans one kind of entry and stages those whose facts changed; `afterPage` runs between pages. */
 export async function stageScan(
   deps: { store: StageStore; scanner: DirectoryScanner; clock: () => Date }, scope: StageScope, tally: Tally, afterPage: () => Promise<void>,
@@ -59,7 +53,7 @@ export async function stageScan(
   for await (const scanned of scanner.scan(scope.type, { since: scope.since })) {
     const items = scanned as readonly { key: string; active?: boolean }[];
     const byKey = new Map(items.map((item) => [item.key, item]));
-    const page: Page = {
+    const page: HashedPage = {
       entries: items.map((item) => ({ key: item.key, hash: factsHash(item), active: item.active ?? null })),
       facts: (keys) => Promise.resolve(keys.map((key) => (byKey.get(key) ?? {}) as Readonly<Record<string, unknown>>)),
     };
@@ -68,7 +62,7 @@ export async function stageScan(
   }
 }
 
-async function stagePage(deps: { store: StageStore; clock: () => Date }, scope: StageScope, page: Page, tally: Tally): Promise<void> {
+async function stagePage(deps: { store: StageStore; clock: () => Date }, scope: StageScope, page: HashedPage, tally: Tally): Promise<void> {
   const receivedAt = deps.clock().toISOString();
   const byKey = new Map(page.entries.map((entry) => [entry.key, entry]));
   const entries = [...byKey.values()].map((entry) => ({ key: entry.key, hash: entry.hash }));
