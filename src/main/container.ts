@@ -4,6 +4,7 @@ import { withScanThread } from './ldap-scan-thread.js';
 import { createConnector, type ConnectorDeps } from '../../connectors/registry.js';
 import { createWebhookNotifier } from '../../connectors/webhook/notifier.js';
 import { createBullQueues, type BullQueues, type QueueTarget } from '../../jobs/bullmq.js';
+import { cacheTokenLookups } from '../app/auth/token-cache.js';
 import { authenticateToken, coalesceLookups, throttleTouches, type Principal } from '../app/auth/tokens.js';
 import { decideHeldRun, runDirectorySync, type SyncOutcome } from '../app/directory/ldap-sync.js';
 import { runView, syncView } from '../app/directory/sync-status.js';
@@ -33,6 +34,7 @@ import { createSamlSignOn, type SamlSettings } from '../http/auth/saml.js';
 import { sessionMiddleware } from '../http/auth/session.js';
 import type { UiDeps } from '../http/ui/deps.js';
 import type { PersonRecord } from '../app/records.js';
+import { watchTokenChanges } from './token-watch.js';
 
 export interface Container {
   readonly env: Env;
@@ -102,7 +104,10 @@ export async function buildContainer(env: Env, logger: Logger, connectorDeps: Pa
     const queues = createBullQueues({ redisUrl: redis.url, prefix: env.TETHER_QUEUE_PREFIX, targets: queueTargets, notificationWebhooks: notificationQueues });
     const notifier = createWebhookNotifier(config.notifications.webhooks, { fetch: connectorDeps.fetch ?? globalThis.fetch, clock });
     const connectors = new Map(config.targets.map((target) => [target.id, createConnector(target, { fetch: globalThis.fetch, clock, ...connectorDeps })]));
-    const tokenStore = coalesceLookups(throttleTouches(store, 60_000));
+    // Verified tokens are cached only while the store's token change announcements arrive (token-cache.ts).
+    const tokenCache = cacheTokenLookups(throttleTouches(store, 60_000), { maxEntries: 10_000, maxAgeMs: 60_000 });
+    const tokenStore = coalesceLookups(tokenCache);
+    const tokenWatch = watchTokenChanges(db, tokenCache, logger);
     const scimAuth = createScimAuth({ credentials: config.scimAuth, accessTokens: store, clock, logger });
     const metrics = createMetrics({
       outboxPending: async () => (await store.readModels.storeStatus([])).outbox.pending,
@@ -116,9 +121,13 @@ export async function buildContainer(env: Env, logger: Logger, connectorDeps: Pa
       people: buildPeopleApi(config, store),
       history: buildHistoryApi(store),
       policy: () => policy,
-      authenticate: (token) => authenticateToken(tokenStore, token, clock(), (credentialId) => scimAuth.credentials.accessTokenPrincipal(credentialId)),
+      authenticate: (token) => {
+        tokenWatch.ensureStarted();
+        return authenticateToken(tokenStore, token, clock(), (credentialId) => scimAuth.credentials.accessTokenPrincipal(credentialId));
+      },
       async close() {
         adminUi?.redis.disconnect();
+        await tokenWatch.close();
         await queues.close();
         await redis.stop();
         await db.close();

@@ -19,5 +19,25 @@ export interface Db extends Queryable {
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
+  /**
+   * Subscribes to a NOTIFY channel (a lower-case identifier). `state` reports whether notifications can
+   * currently arrive: false until subscribed and whenever the connection is lost (it reconnects by itself);
+   * a caller that caches on the strength of notifications must stop trusting its cache while it is false.
+   */
+  listen(channel: string, handlers: NotificationHandlers): Promise<Subscription>;
   close(): Promise<void>;
+}
+
+export interface NotificationHandlers {
+  message(payload: string): void;
+  state(live: boolean): void;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+/** Channel names are interpolated into LISTEN: only plain identifiers are accepted. */
+export function assertChannelName(channel: string): void {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new RangeError(`invalid notification channel name: ${channel}`);
 }

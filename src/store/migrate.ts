@@ -7,6 +7,7 @@ import * as targets from './migrations/006-targets.js';
 import * as ldapSeenKeys from './migrations/007-ldap-seen-keys.js';
 import * as expiryAudit from './migrations/008-expiry-audit.js';
 import * as expiryNotifications from './migrations/009-expiry-notifications.js';
+import * as tokenNotifications from './migrations/010-token-notifications.js';
 import type { Db } from './db.js';
 
 interface Migration {
@@ -26,6 +27,7 @@ const MIGRATIONS: readonly Migration[] = [
   { version: 7, ...ldapSeenKeys },
   { version: 8, ...expiryAudit },
   { version: 9, ...expiryNotifications },
+  { version: 10, ...tokenNotifications },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { AppError } from '../domain/errors.js';
 import type { Db, Queryable, QueryResult } from './db.js';
+import { listenPg } from './pg-listener.js';
 import { preparedName } from './prepared.js';
 
 // Return int8 (bigserial ids, count(*)) as JS numbers: Tether's counters stay far below 2^53.
@@ -88,6 +89,7 @@ export function createPgDb(options: PgDbOptions): Db {
     async ping() {
       await run(pool, 'select 1');
     },
+    listen: (channel, handlers) => listenPg({ connectionString: options.connectionString, ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }) }, channel, handlers),
     async close() {
       await pool.end();
     },

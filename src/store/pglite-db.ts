@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import type { Db, Queryable, QueryResult } from './db.js';
+import { assertChannelName, type Db, type Queryable, type QueryResult } from './db.js';
 
 // Same int8 handling as the pg adapter: bigserial ids and counts as JS numbers.
 const INT8_AS_NUMBER = { 20: (value: string) => Number.parseInt(value, 10) };
@@ -30,6 +30,17 @@ export async function createPgliteDb(dataDir: string | null): Promise<Db> {
     transaction: (work) => lite.transaction((tx) => work(wrap(tx))),
     async ping() {
       await root.query('select 1');
+    },
+    async listen(channel, handlers) {
+      assertChannelName(channel);
+      // One in-process engine: a NOTIFY committed here is delivered here; nothing can be missed.
+      const unsubscribe = await lite.listen(channel, (payload) => handlers.message(payload));
+      handlers.state(true);
+      return {
+        async close() {
+          await unsubscribe();
+        },
+      };
     },
     async close() {
       await lite.close();

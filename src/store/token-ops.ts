@@ -2,6 +2,9 @@ import type { Queryable } from './db.js';
 import { hot } from './prepared.js';
 
 /** Every authenticated request runs this lookup. */
+/** The NOTIFY channel on which migration 010's trigger announces every change to a token (payload: its id). */
+export const TOKEN_CHANGES_CHANNEL = 'tether_api_tokens';
+
 const FIND_TOKEN_SQL = hot('find_token', 'select id, name, kind, role, source_id, expires_at, revoked_at, token_hash, credential_id from api_tokens where token_hash = $1');
 
 export interface TokenRecord {
