@@ -249,9 +249,11 @@ changetype: delete
     const alice = await person('alice');
     const membersBefore = await everyoneMembers();
     const removals = Array.from({ length: 300 }, (_, index) => `dn: uid=user${String(index + 300).padStart(4, '0')},${PEOPLE}\nchangetype: delete\n`).join('\n');
-    await slapd.modify(`${removals}\ndn: uid=alice,${PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Chief Revenue Officer\n`);
-    // slapd's refint overlay removes the deleted people from Everyone in the background: once it has, the
-    // group is a change of this poll too (whether it had yet was a race between slapd and the poll).
+    // Everyone is also touched directly: slapd's refint overlay removes the deleted people from it in the
+    // background without moving its modifyTimestamp (OpenLDAP 2.5), so without the touch whether a delta
+    // poll sees the group at all depended on when it was last modified (a race with the clock-skew window).
+    await slapd.modify(`${removals}\ndn: uid=alice,${PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Chief Revenue Officer\n\ndn: cn=Everyone,${GROUPS}\nchangetype: modify\nreplace: description\ndescription: all staff\n`);
+    // Once refint has rewritten Everyone, the group's change in this poll carries the removals.
     await waitFor(async () => (await everyoneMembers()) === membersBefore - 300, { timeoutMs: 20_000, what: 'refint to rewrite Everyone' });
     const cursorBefore = (await store.syncState('corp'))?.cursor;
     const startedAt = new Date();
