@@ -38,6 +38,10 @@ export function createPgDb(options: PgDbOptions): Db {
     max: options.maxConnections ?? 10,
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     connectionTimeoutMillis: 5_000,
+    // Pipelining (node-postgres' documented `pipeline` client option): a query may be written before the
+    // previous one's answer has arrived. Only `transaction` uses it, to send BEGIN together with the first
+    // statement; everything else still awaits each query, so the order and the answers are unchanged.
+    pipeline: true,
     ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
@@ -74,9 +78,14 @@ export function createPgDb(options: PgDbOptions): Db {
           await run(client, sql);
         },
       };
+      // BEGIN is not awaited: the first statement of `work` is written right behind it and PostgreSQL runs
+      // them in order, so a transaction costs one round trip less (a one-member group PATCH is five). If
+      // BEGIN failed, the statements behind it fail too and the catch below rolls back.
+      const begun = tx.query('BEGIN');
+      begun.catch(() => undefined);
       try {
-        await tx.query('BEGIN');
         const result = await work(tx);
+        await begun;
         await tx.query('COMMIT');
         return result;
       } catch (error) {
