@@ -10,8 +10,8 @@ import type { QueueInspector } from '../src/app/queries/status.js';
 import { AppError, isAppError } from '../src/domain/errors.js';
 import {
   DIRECTORY_SYNC_QUEUE, directorySchedulerId, directorySyncJobSchema, DRIFT_QUEUE, driftJobSchema, driftSchedulerId, GOVERNANCE_QUEUE, governanceJobSchema,
-  governanceSchedulerId, notificationJobSchema, notifyQueueName, pushJobId, pushJobSchema, pushQueueName, RECOMPUTE_QUEUE, recomputeJobSchema, type DeadLetter,
-  type DirectorySyncJob, type DriftJob, type GovernanceJob, type PushJob,
+  governanceSchedulerId, notificationJobSchema, notifyQueueName, pushJobId, pushJobSchema, pushQueueName, MAX_RECOMPUTE_IDS, RECOMPUTE_QUEUE, recomputeJobSchema,
+  type DeadLetter, type DirectorySyncJob, type DriftJob, type GovernanceJob, type PushJob,
 } from './queues.js';
 import { retryDelayMs, type RetryPolicy } from './retry.js';
 
@@ -177,16 +177,30 @@ export function createBullQueues(settings: BullSettings): BullQueues {
         if (existing.key !== '' && !wanted.has(existing.key)) await directory.removeJobScheduler(existing.key);
       }
     },
-    async enqueueRecompute(personIds) {
-      if (personIds.length === 0) return;
-      await recompute.addBulk(
-        personIds.map((personId) => ({
-          name: 'recompute',
-          data: recomputeJobSchema.parse({ personId }),
-          // One pending recompute per sponsor; a change arriving while one runs queues exactly one more.
-          opts: { ...recomputeOptions, deduplication: { id: personId, keepLastIfActive: true } },
-        })),
-      );
+    async enqueueRecompute(personIds, origin = 'commit') {
+      // One job per MAX_RECOMPUTE_IDS sponsors of this call, all in one round trip, and no deduplication per
+      // sponsor. That is safe because a recompute is idempotent: it reads the sponsor's pending outbox rows
+      // and current state in one snapshot, and one that finds the agents' entitlements unchanged writes no
+      // version and queues no push; compare-and-set on current_version stops two runs from writing from the
+      // same base. The cost: a sponsor can be in two jobs at once (a change arriving while its job waits or
+      // runs, or the outbox relay re-enqueueing the rows of a backlog older than its grace), which costs one
+      // more recompute that finds nothing to write. Within a worker process the batcher never runs one
+      // sponsor in two flushes at once (the later waits and sees the earlier's commit); across processes the
+      // loser of a race retries on `conflict`. Before, every sponsor was its own job, with a deduplication
+      // check in the addJob script and its own moveToActive and moveToFinished in the worker.
+      const unique = [...new Set(personIds)];
+      if (unique.length === 0) return;
+      const jobs: { name: string; data: { personIds: string[] }; opts: JobsOptions }[] = [];
+      for (let start = 0; start < unique.length; start += MAX_RECOMPUTE_IDS) {
+        // The outbox relay hands over the oldest pending rows every few seconds; during a backlog they are
+        // the same rows each time and already queued. Each relay chunk is dropped while the previous round's
+        // chunk in that position is still queued, running or retrying (BullMQ's simple deduplication: the key
+        // goes when that job completes or fails for good; a ttl would keep it after completion). The relay
+        // reads the outbox again next round, so nothing dropped is lost.
+        const opts = origin === 'relay' ? { ...recomputeOptions, deduplication: { id: `outbox-relay.${start / MAX_RECOMPUTE_IDS}` } } : recomputeOptions;
+        jobs.push({ name: 'recompute', data: recomputeJobSchema.parse({ personIds: unique.slice(start, start + MAX_RECOMPUTE_IDS) }), opts });
+      }
+      await recompute.addBulk(jobs);
     },
     async enqueuePush(jobs) {
       const byTarget = new Map<string, PushJob[]>();
@@ -243,12 +257,24 @@ export function createBullQueues(settings: BullSettings): BullQueues {
 }
 
 export interface Processors {
-  recompute(personId: string): Promise<unknown>;
+  /**
+   * The sponsors of one recompute job: one settled outcome per id, in order (see eachSponsor). The job
+   * completes when every one is fulfilled; otherwise it keeps only the rejected ids and retries.
+   */
+  recompute(personIds: readonly string[]): Promise<readonly PromiseSettledResult<unknown>[]>;
   push(targetId: string, agentId: string, version: number): Promise<unknown>;
   directorySync?(job: DirectorySyncJob): Promise<unknown>;
   drift?(job: DriftJob): Promise<unknown>;
   governance?(job: GovernanceJob): Promise<unknown>;
   notify?(job: NotificationJob): Promise<unknown>;
+}
+
+/**
+ * A job's processor from a per-sponsor one: every id starts at once, so with a batcher (recompute-batcher.ts)
+ * the sponsors of all jobs running at the same time share transactions.
+ */
+export function eachSponsor(recompute: (personId: string) => Promise<unknown>): Processors['recompute'] {
+  return (personIds) => Promise.allSettled(personIds.map(async (personId) => recompute(personId)));
 }
 
 export interface JobObserver {
@@ -295,9 +321,7 @@ export function startBullWorkers(
     return worker;
   };
   const workers = [
-    make(RECOMPUTE_QUEUE, settings.recomputeConcurrency, { baseDelayMs: 200, maxDelayMs: 60_000 }, (job) =>
-      processors.recompute(parsePayload(recomputeJobSchema, job.data).personId),
-    ),
+    make(RECOMPUTE_QUEUE, settings.recomputeConcurrency, { baseDelayMs: 200, maxDelayMs: 60_000 }, (job) => runRecompute(job, (personIds) => processors.recompute(personIds))),
     ...settings.targets.map((target) =>
       make(pushQueueName(target.id), target.concurrency, { baseDelayMs: target.backoffMs, maxDelayMs: 15 * 60_000 }, (job) => {
         const payload = parsePayload(pushJobSchema, job.data);
@@ -331,6 +355,35 @@ export function startBullWorkers(
       await Promise.all(connections.map((connection) => connection.quit().catch(() => undefined)));
     },
   };
+}
+
+/**
+ * Runs the sponsors of one job. If some fail, the job keeps only those (job.updateData) and throws, so
+ * BullMQ's retry (same attempts and backoff) re-runs only the failed sponsors. The job fails for good at
+ * once only when every failure is a non-retryable AppError, as a one-sponsor job did before.
+ */
+async function runRecompute(job: Job, recompute: Processors['recompute']): Promise<{ sponsors: number }> {
+  const { personIds } = parsePayload(recomputeJobSchema, job.data);
+  const outcomes = await recompute(personIds);
+  const failed = personIds.flatMap((personId, index) => {
+    const outcome = outcomes[index];
+    if (outcome?.status === 'fulfilled') return [];
+    return [{ personId, error: outcome === undefined ? new Error('no outcome for this sponsor') : (outcome.reason as unknown) }];
+  });
+  const first = failed[0];
+  if (first === undefined) return { sponsors: personIds.length };
+  if (failed.length < personIds.length) {
+    // If Redis refuses the update the retry re-runs every sponsor of the job, which is harmless (idempotent).
+    await job.updateData({ personIds: failed.map((failure) => failure.personId) }).catch(() => undefined);
+  }
+  const message = `${failed.length} of ${personIds.length} sponsors failed; first (${first.personId}): ${describeError(first.error)}`;
+  if (failed.every((failure) => isAppError(failure.error) && !failure.error.retryable)) throw new UnrecoverableError(message);
+  throw new Error(message, { cause: first.error });
+}
+
+function describeError(error: unknown): string {
+  if (isAppError(error)) return `${error.code}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 function parsePayload<T>(schema: { safeParse(data: unknown): { success: true; data: T } | { success: false } }, data: unknown): T {

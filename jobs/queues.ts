@@ -9,8 +9,25 @@ export function pushQueueName(targetId: string): string {
   return `push.${targetId}`;
 }
 
-export const recomputeJobSchema = z.strictObject({ personId: z.uuid() });
-export type RecomputeJob = z.infer<typeof recomputeJobSchema>;
+/**
+ * Most sponsors one recompute job carries. BullMQ's cost is per job (an addJob script at enqueue, then
+ * moveToActive and moveToFinished in the worker), not per id, so a change touching many sponsors should be
+ * few jobs; 64 matches the default recompute batch (TETHER_WORKER_CONCURRENCY 8 × 8 sponsors per
+ * transaction), so one full job is one full transaction, a 2,000-member group change is still about thirty
+ * jobs that several worker processes share, and the payload stays about 2.5 KB.
+ */
+export const MAX_RECOMPUTE_IDS = 64;
+
+const recomputeBatchJobSchema = z.strictObject({ personIds: z.array(z.uuid()).min(1).max(MAX_RECOMPUTE_IDS) });
+/** The shape Tether queued before jobs carried several sponsors; still read, so jobs left in Redis across an upgrade run. */
+const legacyRecomputeJobSchema = z.strictObject({ personId: z.uuid() });
+
+/** A recompute job: the sponsors of one enqueue (at most MAX_RECOMPUTE_IDS); the legacy `{ personId }` reads as one id. */
+export const recomputeJobSchema = z.union([
+  recomputeBatchJobSchema,
+  legacyRecomputeJobSchema.transform(({ personId }) => ({ personIds: [personId] })),
+]);
+export type RecomputeJob = z.output<typeof recomputeJobSchema>;
 
 export const pushJobSchema = z.strictObject({ agentId: z.uuid(), version: z.number().int().positive() });
 export type PushJob = z.infer<typeof pushJobSchema>;

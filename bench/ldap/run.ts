@@ -228,7 +228,7 @@ grantRules:
       if (event === undefined) throw new Error(`run ${run.id}: no change event for the sponsor`);
       const job = await waitFor(async () => {
         const jobs = await recomputeQueue!.getJobs(['completed', 'active', 'waiting', 'delayed', 'prioritized', 'failed']);
-        return jobs.filter((candidate) => (candidate.data as { personId?: string }).personId === sponsor.id && candidate.timestamp >= start).sort((a, b) => a.timestamp - b.timestamp)[0] ?? null;
+        return jobs.filter((candidate) => ((candidate.data as { personIds?: string[] }).personIds ?? []).includes(sponsor.id) && candidate.timestamp >= start).sort((a, b) => a.timestamp - b.timestamp)[0] ?? null;
       }, { timeoutMs: 10_000, what: 'recompute job for the sponsor' });
       toCommit.push(event.committed_at.getTime() - start);
       toEnqueue.push(job.timestamp - start);

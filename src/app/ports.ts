@@ -4,9 +4,20 @@ import type { Ceilings, GrantRule, Tool } from '../domain/types.js';
 
 /** The work queue as the use cases need it: fire-and-forget hints; the outbox is the source of truth. */
 export interface WorkQueue {
-  enqueueRecompute(personIds: readonly string[]): Promise<void>;
+  /**
+   * Recomputes these sponsors: pass every sponsor of one commit in one call (jobs carry several sponsors,
+   * see jobs/queues.ts). Not deduplicated per sponsor; a recompute that finds nothing to change writes nothing.
+   */
+  enqueueRecompute(personIds: readonly string[], origin?: RecomputeOrigin): Promise<void>;
   enqueuePush(jobs: readonly { targetId: string; agentId: string; version: number }[]): Promise<void>;
 }
+
+/**
+ * `commit`: the fast path right after a write commits. `relay`: the outbox relay handing over work that is
+ * still pending after its grace period — usually already queued behind a backlog, so the queue may drop a
+ * relay hand-over while the previous one still waits (the relay reads the outbox again next round).
+ */
+export type RecomputeOrigin = 'commit' | 'relay';
 
 export type Clock = () => Date;
 

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { startBullWorkers } from '../../jobs/bullmq.js';
+import { eachSponsor, startBullWorkers } from '../../jobs/bullmq.js';
 import { sweepExpiries } from '../app/governance/expiry.js';
 import { deliverExpiryEvent } from '../app/governance/notices.js';
 import { suspendOverdueReassignments } from '../app/governance/reassign.js';
@@ -95,20 +95,29 @@ export async function startServer(container: Container): Promise<Running & { por
   };
 }
 
-/** Recompute jobs a worker takes per unit of TETHER_WORKER_CONCURRENCY (see startWorkers). */
+/** Recompute jobs a worker takes, and sponsors one batch transaction holds, per unit of TETHER_WORKER_CONCURRENCY (see startWorkers). */
 const RECOMPUTE_JOBS_PER_SLOT = 8;
+const RECOMPUTE_BATCH_PER_SLOT = 8;
 
 /** `tether worker`: recompute and push workers plus the outbox relay. Stateless; scale out freely. */
 export function startWorkers(container: Container): Running {
   const { store, queues, clock, logger, metrics } = container;
   // TETHER_WORKER_CONCURRENCY bounds recompute transactions: a quarter of it run at once (at least one), and
-  // every concurrent job joins one of them, so a burst becomes a few large batches rather than many small
-  // transactions. Jobs waiting for a batch hold no database connection, hence the wider BullMQ concurrency.
+  // every sponsor of every concurrent job joins one of them, so a burst becomes a few large batches rather
+  // than many small transactions. Sponsors waiting for a batch hold no database connection, hence the wider
+  // BullMQ concurrency. It stays at 8 jobs per slot although a job now carries up to MAX_RECOMPUTE_IDS (64)
+  // sponsors: one-sponsor jobs (admin API changes, handovers, a quiet SCIM source, jobs queued by an older
+  // Tether) still need that many running at once to fill a batch, while large jobs fill one by themselves and
+  // only wait in memory (at most 8 × 64 ids per slot). The batch stays at 8 sponsors per slot, so a
+  // transaction, and what a rolled-back one wastes, is as large as before.
   const recomputeJobs = container.env.TETHER_WORKER_CONCURRENCY * RECOMPUTE_JOBS_PER_SLOT;
   const recompute = recomputeBatcher({
     store, queue: queues, clock, logger, policy: () => container.policy(), governance: () => container.config.policy,
     targetIds: () => container.queueTargets.map((target) => target.id),
-  }, { maxBatch: recomputeJobs, maxInFlight: Math.max(1, Math.ceil(container.env.TETHER_WORKER_CONCURRENCY / 4)) });
+  }, {
+    maxBatch: container.env.TETHER_WORKER_CONCURRENCY * RECOMPUTE_BATCH_PER_SLOT,
+    maxInFlight: Math.max(1, Math.ceil(container.env.TETHER_WORKER_CONCURRENCY / 4)),
+  });
   const workers = startBullWorkers(
     {
       redisUrl: container.redis.url,
@@ -118,7 +127,7 @@ export function startWorkers(container: Container): Running {
       recomputeConcurrency: recomputeJobs,
     },
     {
-      recompute,
+      recompute: eachSponsor(recompute),
       push: (targetId, agentId, version) =>
         deliverVersion(
           {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBullQueues, startBullWorkers, type BullQueues, type BullWorkers } from '../../jobs/bullmq.js';
+import { createBullQueues, eachSponsor, startBullWorkers, type BullQueues, type BullWorkers } from '../../jobs/bullmq.js';
 import { registerAgent, type RegisterAgentInput } from '../../src/app/agents/register-agent.js';
 import { changeGroup, createGroup } from '../../src/app/directory/groups.js';
 import { createPerson } from '../../src/app/directory/people.js';
@@ -145,7 +145,7 @@ describe('expiry and delegation lifetime', () => {
     const settings = { redisUrl: SHARED_REDIS_URL, prefix, targets: [] };
     const queues: BullQueues = createBullQueues(settings);
     const workers: BullWorkers = startBullWorkers({ ...settings, recomputeConcurrency: 1 }, {
-      recompute: (personId) => recompute(personId),
+      recompute: eachSponsor((personId) => recompute(personId)),
       push: () => Promise.resolve(),
       governance: () => sweepExpiries({ store, queue: queues, clock, logger: silentLogger, governance: () => governance }),
     }, () => undefined);

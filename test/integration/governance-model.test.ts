@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBullQueues, startBullWorkers, type BullQueues, type BullWorkers } from '../../jobs/bullmq.js';
+import { createBullQueues, eachSponsor, startBullWorkers, type BullQueues, type BullWorkers } from '../../jobs/bullmq.js';
 import { registerAgent } from '../../src/app/agents/register-agent.js';
 import { changeGroup, createGroup } from '../../src/app/directory/groups.js';
 import { createPerson, deletePerson, updatePerson } from '../../src/app/directory/people.js';
@@ -224,7 +224,7 @@ describe('governance model: random directory events through the real pipeline', 
     // As `tether worker` runs them: concurrent recompute jobs share batched transactions.
     const recompute = recomputeBatcher({ ...base(), policy: () => policy, governance: () => DEFAULT_GOVERNANCE_POLICY, targetIds: () => ['t1'] }, { maxBatch: 8, maxInFlight: 2 });
     workers = startBullWorkers({ ...settings, recomputeConcurrency: 8 }, {
-      recompute,
+      recompute: eachSponsor(recompute),
       push: (targetId, agentId, version) => deliverVersion({ store, connectors: new Map([['t1', target]]), clock, logger: silentLogger }, targetId, agentId, version),
     }, () => undefined);
     for (const group of GROUPS) groupIds.set(group, (await createGroup(base(), scimContext(), { displayName: group, externalId: null, resource: {} }, [])).id);

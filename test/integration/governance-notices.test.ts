@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebhookNotifier } from '../../connectors/webhook/notifier.js';
-import { createBullQueues, startBullWorkers, type BullQueues, type BullWorkers } from '../../jobs/bullmq.js';
+import { createBullQueues, eachSponsor, startBullWorkers, type BullQueues, type BullWorkers } from '../../jobs/bullmq.js';
 import { notifyQueueName } from '../../jobs/queues.js';
 import { registerAgent } from '../../src/app/agents/register-agent.js';
 import { changeGroup, createGroup } from '../../src/app/directory/groups.js';
@@ -85,7 +85,7 @@ describe('expiry notifications to webhooks', () => {
     // Signatures carry the wall clock: receivers refuse timestamps outside their tolerance, whatever the sweep's clock says.
     const sender = createWebhookNotifier(config.notifications.webhooks, { fetch: recordingFetch, clock: () => new Date() });
     workers = startBullWorkers({ ...settings, recomputeConcurrency: 1 }, {
-      recompute: () => Promise.resolve(),
+      recompute: eachSponsor(() => Promise.resolve()),
       push: () => Promise.resolve(),
       notify: (job) => deliverExpiryEvent({ sender, logger: silentLogger }, job),
     }, () => undefined);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBullQueues, startBullWorkers } from '../../jobs/bullmq.js';
+import { createBullQueues, eachSponsor, startBullWorkers } from '../../jobs/bullmq.js';
 import { registerAgent } from '../../src/app/agents/register-agent.js';
 import { changeGroup, createGroup } from '../../src/app/directory/groups.js';
 import { createPerson, updatePerson } from '../../src/app/directory/people.js';
@@ -131,7 +131,7 @@ describe('pipeline on real PostgreSQL and Redis', () => {
     await redis.flushAll();
     expect((await queues.counts()).every((count) => count.waiting === 0)).toBe(true);
     const workers = startBullWorkers({ ...settings, recomputeConcurrency: 2 }, {
-      recompute: (personId) => recomputeSponsor({ ...recomputeDeps(), queue: queues }, personId),
+      recompute: eachSponsor((personId) => recomputeSponsor({ ...recomputeDeps(), queue: queues }, personId)),
       push: (targetId, agentId, version) => deliverVersion(deliverDeps(), targetId, agentId, version),
     }, () => undefined);
     try {
@@ -153,7 +153,7 @@ describe('pipeline on real PostgreSQL and Redis', () => {
     const queues = createBullQueues(settings);
     const outcomes: string[] = [];
     const workers = startBullWorkers({ ...settings, recomputeConcurrency: 1 }, {
-      recompute: (personId) => recomputeSponsor({ ...recomputeDeps(), queue: queues }, personId),
+      recompute: eachSponsor((personId) => recomputeSponsor({ ...recomputeDeps(), queue: queues }, personId)),
       push: (targetId, agentId, version) => deliverVersion(deliverDeps(), targetId, agentId, version),
     }, (queueName, outcome) => outcomes.push(`${queueName}:${outcome}`));
     try {

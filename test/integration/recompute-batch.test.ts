@@ -88,6 +88,28 @@ describe.each(STORE_ENGINES)('batched recompute on %s', (_engine, open) => {
     expect(await pendingRecomputes(bob.personId)).toBe(0);
   });
 
+  it('a sponsor in two jobs at once: the second run finds nothing pending and writes, audits and pushes nothing', async () => {
+    const dup = await sponsor('dup');
+    const auditRows = async () => (await db.query<{ n: number }>(`select count(*)::int as n from audit_log`)).rows[0]?.n;
+    const versionRows = async () => (await db.query<{ n: number }>(`select count(*)::int as n from entitlement_versions`)).rows[0]?.n;
+    const recompute = recomputeBatcher(deps(), { maxBatch: 8, maxInFlight: 2 });
+    const pushesBefore = queue.pushes.length;
+    const recomputesBefore = queue.recomputes.length;
+    // Jobs carry no per-sponsor deduplication (jobs/bullmq.ts): the batcher runs the second one after the first.
+    const [first, second] = await Promise.all([recompute(dup.personId), recompute(dup.personId)]);
+    expect(first?.versions).toEqual([{ agentId: dup.agentIds[0], version: 1, granted: 2, revoked: 0 }]);
+    expect(second).toEqual({ agents: 1, versions: [] });
+    expect(queue.pushes.slice(pushesBefore)).toHaveLength(1);
+    // And once more later, alone: nothing pending, nothing changed, nothing written or queued.
+    const [audits, versions] = [await auditRows(), await versionRows()];
+    expect(await recomputeSponsor(deps(), dup.personId)).toEqual({ agents: 1, versions: [] });
+    expect([await auditRows(), await versionRows()]).toEqual([audits, versions]);
+    expect(queue.pushes.slice(pushesBefore)).toHaveLength(1);
+    expect(queue.recomputes.slice(recomputesBefore)).toEqual([]);
+    expect(await versionAudits(dup.agentIds[0] as string)).toEqual([1]);
+    expect(await pendingRecomputes(dup.personId)).toBe(0);
+  });
+
   it('a handover inside a batch queues exactly one more recompute for the successor', async () => {
     const successor = await sponsor('sue');
     const leaver = await sponsor('leo', [successor.personId]);

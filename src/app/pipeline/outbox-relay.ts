@@ -15,9 +15,11 @@ export interface OutboxRelayDeps {
 }
 
 /**
- * Re-enqueues committed work that is not done yet. Queue jobs are idempotent (deduplicated per sponsor,
- * keyed per agent version), so enqueueing something already queued is harmless; after a Redis restart or
- * FLUSHALL this is what brings the lost jobs back.
+ * Re-enqueues committed work that is not done yet. Queue jobs are idempotent (a recompute that finds
+ * nothing pending writes nothing; pushes are keyed per agent version), so enqueueing something already
+ * queued is harmless; after a Redis restart or FLUSHALL this is what brings the lost jobs back. Recomputes
+ * are handed over as `relay`: during a backlog the oldest pending rows are the same from one round to the
+ * next and already queued, and the queue drops a hand-over while the previous one still waits.
  */
 export async function relayOutboxOnce(deps: OutboxRelayDeps): Promise<number> {
   const pending = await deps.store.pendingWork(new Date(deps.clock().getTime() - deps.graceMs), deps.batchSize);
@@ -28,7 +30,7 @@ export async function relayOutboxOnce(deps: OutboxRelayDeps): Promise<number> {
     if (work.kind === 'recompute') personIds.add(work.personId);
     else pushes.set(`${work.targetId}|${work.agentId}|${work.version}`, work);
   }
-  await deps.queue.enqueueRecompute([...personIds]);
+  await deps.queue.enqueueRecompute([...personIds], 'relay');
   await deps.queue.enqueuePush([...pushes.values()]);
   deps.logger.info({ recompute: personIds.size, push: pushes.size }, 'outbox relay re-enqueued pending work');
   return pending.length;

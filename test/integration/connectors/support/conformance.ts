@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBullQueues, startBullWorkers, type BullQueues, type BullWorkers } from '../../../../jobs/bullmq.js';
+import { createBullQueues, eachSponsor, startBullWorkers, type BullQueues, type BullWorkers } from '../../../../jobs/bullmq.js';
 import type { DownstreamConnector } from '../../../../src/app/ports.js';
 import { AppError } from '../../../../src/domain/errors.js';
 import { waitFor } from '../../../support/ports.js';
@@ -102,7 +102,7 @@ export function connectorConformance(name: string, setup: () => Promise<Conforma
       beforeAll(() => {
         queues = createBullQueues(settings());
         workers = startBullWorkers({ ...settings(), recomputeConcurrency: 1 }, {
-          recompute: async () => undefined,
+          recompute: eachSponsor(async () => undefined),
           push: (targetId, agentId, version) => deliver(store, target.connector, agentId, version),
         }, () => undefined);
       });
