@@ -54,5 +54,36 @@ describe.each(STORE_ENGINES)('group member changes on %s', (_name, open) => {
     // A group may not contain itself; nothing is written.
     await expect(changeGroup(deps, scimContext(), outer.id, { addMemberIds: [outer.id, bob.id] }, null)).rejects.toMatchObject({ code: 'invalid_value' });
     expect(await members()).toEqual([ann.id]);
+
+    // The delta is written behind the lock in one round trip: a missing group or a stale If-Match still
+    // refuses the request, with nothing written.
+    const before = (await db.query<{ n: number }>('select count(*)::int as n from change_events')).rows[0]?.n;
+    await expect(changeGroup(deps, scimContext(), unknown, { addMemberIds: [bob.id] }, null)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(changeGroup(deps, scimContext(), unknown, { addMemberIds: [unknown] }, null)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(changeGroup(deps, scimContext(), outer.id, { addMemberIds: [bob.id] }, outer.version)).rejects.toMatchObject({ code: 'precondition_failed' });
+    expect(await members()).toEqual([ann.id]);
+    expect((await db.query<{ n: number }>('select count(*)::int as n from change_events')).rows[0]?.n).toBe(before);
+  });
+
+  it('concurrent add and remove of one member apply in commit order (no lost update)', async () => {
+    const { db, cleanup } = await open();
+    cleanups.push(cleanup);
+    const { store } = await storeWithPolicy(db);
+    const deps = { store, queue: new RecordingQueue(), clock: () => new Date(), logger: silentLogger };
+    const dan = await createPerson(deps, scimContext(), { userName: 'dan', externalId: null, displayName: null, active: true, attributes: {}, resource: { userName: 'dan' } });
+    const group = await createGroup(deps, scimContext(), { displayName: 'Racy', externalId: null, resource: {} }, []);
+    for (let round = 0; round < 20; round += 1) {
+      // dan is not a member; both requests start together and the group lock orders them. Add first: dan is
+      // added, then removed (two new versions, dan out). Remove first: it changes nothing (it answers the
+      // version it locked), then dan is added. A remove that read the memberships before the add committed
+      // would change nothing *after* the add, answering the add's version, and leave dan in: a lost update.
+      const [add, remove] = await Promise.all([
+        changeGroup(deps, scimContext(), group.id, { addMemberIds: [dan.id] }, null),
+        changeGroup(deps, scimContext(), group.id, { removeMemberIds: [dan.id] }, null),
+      ]);
+      expect(remove.version).not.toBe(add.version);
+      expect((await store.memberIds(group.id)).includes(dan.id)).toBe(add.version > remove.version);
+      await changeGroup(deps, scimContext(), group.id, { removeMemberIds: [dan.id] }, null);
+    }
   });
 });

@@ -89,8 +89,8 @@ export async function changeGroup(
   expectedVersion: ExpectedVersion,
 ): Promise<GroupRecord> {
   const { record, recomputePersonIds } = await deps.store.transaction(async (tx) => {
-    const current = await requireGroup(tx, context.sourceId, id, expectedVersion);
     const now = deps.clock();
+    const { current, delta } = await lockAndApply(tx, context.sourceId, id, change, expectedVersion, now);
     const affected = new Set<string>();
     let record = current;
     let renamed = false;
@@ -102,7 +102,7 @@ export async function changeGroup(
       // Rules match groups by name: a rename can change what every member is covered for.
       if (renamed) for (const personId of await tx.personsUnder([id])) affected.add(personId);
     }
-    const { added, removed, ignored, affectedPersonIds, version } = await applyMemberDelta(tx, context.sourceId, id, change, now, !attributesChanged);
+    const { added, removed, ignored, affectedPersonIds, version } = await (delta ?? applyMemberDelta(tx, context.sourceId, id, change, now, !attributesChanged));
     for (const personId of affectedPersonIds) affected.add(personId);
     if (version !== null) record = { ...record, version, updatedAt: now };
     // A repeated request (an IdP retry, `replace members` with the same list) changes nothing: no event.
@@ -146,6 +146,30 @@ export async function deleteGroup(
     return recorded.recomputePersonIds;
   });
   startEnqueueAfterCommit(deps, recomputePersonIds);
+}
+
+type MemberDelta = Awaited<ReturnType<typeof applyMemberDelta>>;
+
+/**
+ * Locks the group and, when the change is a plain member delta (add / remove: no attributes, no full
+ * replacement, so nothing in it depends on the locked row), applies the delta in the same round trip: the
+ * statement is written right behind the lock (pipelined on PostgreSQL), and PostgreSQL runs the two in
+ * order, so the delta still reads the memberships after the lock is held, as if it had waited. A missing
+ * group or a version mismatch fails the request and rolls the delta back with the transaction. Any other
+ * change returns no delta: it is applied after its attribute write, from the locked row.
+ */
+async function lockAndApply(
+  tx: GroupsTx, sourceId: string, id: string, change: GroupChange, expectedVersion: ExpectedVersion, now: Date,
+): Promise<{ current: GroupRecord; delta: MemberDelta | null }> {
+  if (change.write !== undefined || change.replaceMemberIds !== undefined) {
+    return { current: await requireGroup(tx, sourceId, id, expectedVersion), delta: null };
+  }
+  const locking = requireGroup(tx, sourceId, id, expectedVersion);
+  const applying = applyMemberDelta(tx, sourceId, id, change, now, true);
+  // The lock's outcome is awaited first, so a missing group is a 404 even when the delta is refused too.
+  applying.catch(() => undefined);
+  const current = await locking;
+  return { current, delta: await applying };
 }
 
 /**
