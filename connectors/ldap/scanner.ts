@@ -9,7 +9,6 @@ import type { LdapSourceConfig } from './config.js';
 import { DIALECTS, type DialectProfile } from './mapping/dialects.js';
 import {
   agentAttributes, entryKey, groupAttributes, pendingRanges, personAttributes, resolveMapping, toAgentFacts, toGroupFacts, toPersonFacts,
-  type EntryMapping,
 } from './mapping/entries.js';
 import { first, firstBuffer, guidToString, isoToGeneralizedTime, rangedValues, type LdapEntry } from './mapping/values.js';
 import { readAhead } from './read-ahead.js';
@@ -84,9 +83,19 @@ export function createLdapScanner(config: LdapSourceConfig, deps: LdapScannerDep
       const ldap = await open();
       for await (const page of pages(type, filter, attributes)) {
         const facts: FactsOf<T>[] = [];
-        for (const entry of page) {
-          const mapped = await mapEntry(type, entry, mapping, ldap, deps.clock());
-          if (mapped !== null) facts.push(mapped as FactsOf<T>);
+        if (type === 'group') {
+          // A group may need further reads (AD's ranged member values): one at a time, in order.
+          for (const entry of page) {
+            const mapped = toGroupFacts(entry, mapping, await remainingMembers(entry, mapping.profile, ldap));
+            if (mapped !== null) facts.push(mapped as FactsOf<T>);
+          }
+        } else {
+          // People and agents map without I/O: no promise per entry (a full scan maps every entry).
+          const map = type === 'person' ? toPersonFacts : toAgentFacts;
+          for (const entry of page) {
+            const mapped = map(entry, mapping, deps.clock());
+            if (mapped !== null) facts.push(mapped as FactsOf<T>);
+          }
         }
         if (facts.length > 0) yield facts;
       }
@@ -115,12 +124,6 @@ function deltaFilter(profile: DialectProfile, since: SyncCursor): string {
     return `(uSNChanged>=${usn.toString()})`;
   }
   return `(${profile.timeAttribute}>=${isoToGeneralizedTime(since['at'] ?? new Date(0).toISOString())})`;
-}
-
-async function mapEntry(type: ObjectType, entry: LdapEntry, mapping: EntryMapping, ldap: LdapSession, now: Date) {
-  if (type === 'person') return toPersonFacts(entry, mapping, now);
-  if (type === 'agent') return toAgentFacts(entry, mapping, now);
-  return toGroupFacts(entry, mapping, await remainingMembers(entry, mapping.profile, ldap));
 }
 
 /**

@@ -1,37 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { inspect } from 'node:util';
 import { z } from 'zod';
+import { Secret } from './secret.js';
 
-/**
- * A secret value that refuses to be printed: logs, JSON and util.inspect all show [redacted].
- * Only `reveal()` gives the value, at the single place that needs it (signing, binding).
- */
-export class Secret {
-  readonly #value: string;
-  readonly reference: string;
-
-  constructor(value: string, reference: string) {
-    this.#value = value;
-    this.reference = reference;
-  }
-
-  reveal(): string {
-    return this.#value;
-  }
-
-  toString(): string {
-    return '[redacted]';
-  }
-
-  toJSON(): string {
-    return '[redacted]';
-  }
-
-  [inspect.custom](): string {
-    return `Secret(${this.reference})`;
-  }
-}
+export { Secret } from './secret.js';
 
 /** `env:NAME` or `file:PATH` (relative to the config file's folder). Plain values are refused. */
 export function secretReference(baseDir: string) {

@@ -89,13 +89,25 @@ export function entryKey(entry: LdapEntry, profile: DialectProfile): string | nu
   return first(entry, profile.keyAttribute);
 }
 
+const ruleEntryLists = new WeakMap<Readonly<Record<string, string>>, readonly (readonly [string, string])[]>();
+
+/** The rule attributes as [Tether name, LDAP attribute] pairs, listed once per mapping (not once per entry). */
+function ruleEntries(ruleAttributes: Readonly<Record<string, string>>): readonly (readonly [string, string])[] {
+  let list = ruleEntryLists.get(ruleAttributes);
+  if (list === undefined) {
+    list = Object.entries(ruleAttributes);
+    ruleEntryLists.set(ruleAttributes, list);
+  }
+  return list;
+}
+
 /** A person, or null when the entry lacks a key or a user name (it cannot be tracked safely). */
 export function toPersonFacts(entry: LdapEntry, mapping: EntryMapping, now: Date): PersonFacts | null {
   const key = entryKey(entry, mapping.profile);
   const userName = first(entry, mapping.userName);
   if (key === null || userName === null || userName.trim() === '') return null;
   const attributes: Record<string, string> = {};
-  for (const [name, ldapAttribute] of Object.entries(mapping.ruleAttributes)) {
+  for (const [name, ldapAttribute] of ruleEntries(mapping.ruleAttributes)) {
     const value = first(entry, ldapAttribute);
     if (value !== null && value !== '') attributes[name] = value;
   }

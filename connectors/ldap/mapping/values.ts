@@ -45,15 +45,32 @@ function rawValue(entry: LdapEntry, attribute: string): LdapEntry[string] | unde
     const exact = entry[attribute];
     if (!isEmptyList(exact)) return exact;
   }
-  const wanted = attribute.toLowerCase();
+  const wanted = lowerCase(attribute);
   let empty: LdapEntry[string] | undefined;
   for (const key of Object.keys(entry)) {
-    if (key === 'dn' || key.toLowerCase() !== wanted) continue;
+    if (key === 'dn' || lowerCase(key) !== wanted) continue;
     const value = entry[key];
     if (!isEmptyList(value)) return value;
     empty = value;
   }
   return empty;
+}
+
+/**
+ * Attribute names in lower case, remembered: every entry of a full scan lacks the same requested attributes
+ * (a lock time, say), and each such miss compares every key of the entry; a few dozen names recur.
+ */
+const lowerCases = new Map<string, string>();
+const LOWER_CASES_KEPT = 1024;
+
+function lowerCase(name: string): string {
+  let lower = lowerCases.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    if (lowerCases.size >= LOWER_CASES_KEPT) lowerCases.clear();
+    lowerCases.set(name, lower);
+  }
+  return lower;
 }
 
 export interface RangedValues {
@@ -122,12 +139,19 @@ function utcSecondsToIso(value: string): string | null {
     const code = value.charCodeAt(index);
     if (code < 48 || code > 57) return null;
   }
-  const field = (start: number) => Number(value.slice(start, start + 2));
-  const [month, day, hour, minute, second] = [field(4), field(6), field(8), field(10), field(12)];
+  const month = twoDigits(value, 4);
+  const day = twoDigits(value, 6);
   // Day 31 of a 30-day month (and 29 February of a common year) is left to the general path's Date check.
-  if (month < 1 || month > 12 || day < 1 || day > 28 || hour > 23 || minute > 59 || second > 59) return null;
-  return `${value.slice(0, 4)}-${value.slice(4, 6)}-${value.slice(6, 8)}T${value.slice(8, 10)}:${value.slice(10, 12)}:${value.slice(12, 14)}.000Z`;
+  if (month < 1 || month > 12 || day < 1 || day > 28 || twoDigits(value, 8) > 23 || twoDigits(value, 10) > 59 || twoDigits(value, 12) > 59) return null;
+  // Built in one call from the character codes: one flat string, no substrings.
+  const at = (index: number) => value.charCodeAt(index);
+  return String.fromCharCode(
+    at(0), at(1), at(2), at(3), 45, at(4), at(5), 45, at(6), at(7), 84, at(8), at(9), 58, at(10), at(11), 58, at(12), at(13), 46, 48, 48, 48, 90,
+  );
 }
+
+/** A two-digit field of a digits-only stamp, from the character codes: no substring or number parsing. */
+const twoDigits = (value: string, start: number): number => (value.charCodeAt(start) - 48) * 10 + value.charCodeAt(start + 1) - 48;
 
 /** ISO time → generalized time with second precision, for `(modifyTimestamp>=...)` filters. */
 export function isoToGeneralizedTime(iso: string): string {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../connectors/ldap/mapping/dialects.js';
 import { resolveMapping, toGroupFacts, toPersonFacts, pendingRanges } from '../../../connectors/ldap/mapping/entries.js';
-import { fileTimeToDate, generalizedTimeToIso, guidToBytes, guidToString, rangedValues, type LdapEntry } from '../../../connectors/ldap/mapping/values.js';
+import { fileTimeToDate, first, generalizedTimeToIso, guidToBytes, guidToString, rangedValues, values, type LdapEntry } from '../../../connectors/ldap/mapping/values.js';
 import { remainingMembers } from '../../../connectors/ldap/scanner.js';
 
 const ad = resolveMapping({ mapping: {}, agents: undefined }, DIALECTS.ad);
@@ -133,5 +133,35 @@ describe('OpenLDAP shapes', () => {
     const facts = toPersonFacts(entry, resolveMapping({ mapping: { attributes: { department: 'departmentnumber' } }, agents: undefined }, DIALECTS.openldap), NOW);
     expect(facts?.attributes).toEqual({ department: 'd1' });
     expect(toPersonFacts({ dn: 'uid=x,dc=x', ENTRYUUID: 'k', UID: 'x' }, openldap, NOW)).toMatchObject({ key: 'k', userName: 'x' });
+  });
+});
+
+describe('attribute lookup', () => {
+  /** The lookup as first written (no remembered lower cases): exact name unless left empty, then any spelling. */
+  function reference(entry: LdapEntry, attribute: string): LdapEntry[string] | undefined {
+    const isEmpty = (value: unknown) => Array.isArray(value) && value.length === 0;
+    if (attribute !== 'dn' && Object.hasOwn(entry, attribute) && !isEmpty(entry[attribute])) return entry[attribute];
+    let empty: LdapEntry[string] | undefined;
+    for (const key of Object.keys(entry)) {
+      if (key === 'dn' || key.toLowerCase() !== attribute.toLowerCase()) continue;
+      if (!isEmpty(entry[key])) return entry[key];
+      empty = entry[key];
+    }
+    return empty;
+  }
+  const asList = (raw: LdapEntry[string] | undefined) => (raw === undefined ? [] : (Array.isArray(raw) ? raw : [raw]).map((item) => (typeof item === 'string' ? item : item.toString('utf8'))));
+
+  it('reads the same values as the plain case-insensitive lookup, whatever the spellings (and more names than it remembers)', () => {
+    // Names in mixed case (\u0130 and \u212a lower-case to other lengths or to ASCII), values present, empty or many.
+    const name = fc.oneof(fc.constantFrom('mail', 'MAIL', 'Mail', 'uid', 'UID', 'member', 'pwdAccountLockedTime', 'pwdaccountlockedtime', '\u0130d', 'i\u0307d', '\u212aey', 'key'), fc.string({ minLength: 1, maxLength: 6 }));
+    const value = fc.oneof(fc.string(), fc.array(fc.string(), { maxLength: 3 }));
+    fc.assert(fc.property(fc.dictionary(name, value, { maxKeys: 8 }), fc.array(name, { minLength: 1, maxLength: 6 }), (attributes, wanted) => {
+      const entry = { ...attributes, dn: 'uid=x,dc=x' } as LdapEntry;
+      for (const attribute of wanted) {
+        const expected = asList(reference(entry, attribute));
+        expect(values(entry, attribute)).toEqual(expected);
+        expect(first(entry, attribute)).toBe(expected[0] ?? null);
+      }
+    }), { numRuns: 3000 });
   });
 });
