@@ -6,7 +6,8 @@
  *   npm run build && npm run bench:ldap
  *
  * Env: BENCH_LDAP_PEOPLE (default 100000), BENCH_LDAP_GROUPS (default 1000), BENCH_LDAP_RUNS (full
- * reconciliations and ldapsearch dumps, default 3), BENCH_LDAP_DELTAS (delta polls, default 5).
+ * reconciliations and ldapsearch dumps, default 3), BENCH_LDAP_DELTAS (delta polls, default 5),
+ * BENCH_LDAP_PAGE_SIZE (the source's pageSize, default: its default, 500).
  * Needs Debian's slapd/slapadd and the OpenLDAP client tools, PostgreSQL (TEST_DATABASE_URL or
  * postgres://postgres@127.0.0.1:5432/postgres) and redis-server on PATH. Prints the figures and rewrites
  * the ldap section of docs/benchmarks.md.
@@ -37,6 +38,7 @@ const PEOPLE = Number(process.env['BENCH_LDAP_PEOPLE'] ?? 100_000);
 const GROUPS = Number(process.env['BENCH_LDAP_GROUPS'] ?? 1000);
 const RUNS = Number(process.env['BENCH_LDAP_RUNS'] ?? 3);
 const DELTAS = Number(process.env['BENCH_LDAP_DELTAS'] ?? 5);
+const PAGE_SIZE = process.env['BENCH_LDAP_PAGE_SIZE'] === undefined ? undefined : Number(process.env['BENCH_LDAP_PAGE_SIZE']);
 const SOURCE = 'corp';
 const PREFIX = 'bench-ldap';
 /** The sponsor whose entry the delta polls change; rule `eng` grants a tool to their department. */
@@ -121,8 +123,10 @@ async function main(): Promise<void> {
   process.env['BENCH_LDAP_PASSWORD'] = READER_PASSWORD;
   const sourceYaml = {
     id: SOURCE, kind: 'ldap', url: slapd.url, dialect: 'openldap', bindDn: READER_DN, bindPassword: 'env:BENCH_LDAP_PASSWORD',
-    // The default page size (500), as users run it: ldapsearch below asks for pages of 1000.
+    // The default page size (500), as users run it, unless BENCH_LDAP_PAGE_SIZE says otherwise: ldapsearch
+    // below asks for pages of 1000.
     people: { baseDns: [PEOPLE_BASE] }, groups: { baseDns: [GROUPS_BASE] },
+    ...(PAGE_SIZE === undefined ? {} : { pageSize: PAGE_SIZE }),
     pollIntervalSeconds: 86_400, reconcileIntervalMinutes: 0,
   };
   const configPath = writeConfig(`

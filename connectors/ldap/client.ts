@@ -20,6 +20,8 @@ export interface SearchRequest {
   readonly binaryAttributes: readonly string[];
   /** Extra request controls by OID (e.g. AD's show-deleted); never the paging control. */
   readonly controls?: readonly string[];
+  /** Entries per page asked of the server; the source's `pageSize` when absent. */
+  readonly pageSize?: number;
 }
 
 /** A bound connection as the scanner needs it. */
@@ -63,7 +65,7 @@ export const connectLdap: LdapConnect = async (config) => {
           filter: request.filter,
           attributes: [...request.attributes],
           explicitBufferAttributes: [...request.binaryAttributes],
-          paged: { pageSize: config.pageSize },
+          paged: { pageSize: request.pageSize ?? config.pageSize },
         }, controls)) {
           yield page.searchEntries;
         }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LdapSession, SearchRequest } from '../../../connectors/ldap/client.js';
 import { ldapSourceSchema } from '../../../connectors/ldap/config.js';
-import { createLdapScanner } from '../../../connectors/ldap/scanner.js';
+import { createLdapScanner, FULL_SCAN_READ_PAGE } from '../../../connectors/ldap/scanner.js';
 import { Secret } from '../../../src/config/secrets.js';
 import { z } from 'zod';
 
@@ -32,6 +32,27 @@ describe('LDAP scanner', () => {
     for await (const page of scanner.scan('person', { since: null })) keys.push(...page.map((facts) => facts.key));
     expect(keys).toEqual(['k1', 'k2']);
     expect(requests[0]?.attributes).not.toContain('*');
+  });
+  it('a full scan reads small LDAP pages and hands them over in batches of pageSize; a delta scan page by page', async () => {
+    const person = (index: number) => ({ dn: `uid=u${index},dc=x`, entryUUID: `k${index}`, uid: `u${index}` });
+    // 7 server pages of 100 entries, then one of 30: 730 people.
+    const serverPages = Array.from({ length: 8 }, (_, page) => Array.from({ length: page < 7 ? 100 : 30 }, (_, index) => person(page * 100 + index)));
+    const requests: SearchRequest[] = [];
+    const scanner = createLdapScanner({ ...config, pageSize: 250 }, { clock: () => new Date(), connect: async () => fakeSession(serverPages, requests) });
+    const handed: number[] = [];
+    const keys: string[] = [];
+    for await (const page of scanner.scan('person', { since: null })) {
+      handed.push(page.length);
+      keys.push(...page.map((facts) => facts.key));
+    }
+    expect(requests[0]?.pageSize).toBe(Math.min(250, FULL_SCAN_READ_PAGE));
+    expect(handed).toEqual([300, 300, 130]);
+    expect(keys).toEqual(serverPages.flat().map((entry) => entry.entryUUID));
+    // Delta scans (and key scans) ask for pages of pageSize and hand over each page as it comes.
+    const delta: number[] = [];
+    for await (const page of scanner.scan('person', { since: { kind: 'time', at: '2025-01-01T00:00:00.000Z' } })) delta.push(page.length);
+    expect(requests[1]?.pageSize).toBe(250);
+    expect(delta).toEqual([100, 100, 100, 100, 100, 100, 100, 30]);
   });
   it('takes the high-water mark minus the clock skew allowance, and filters deltas on modifyTimestamp', async () => {
     const requests: SearchRequest[] = [];
