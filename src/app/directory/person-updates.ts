@@ -84,11 +84,12 @@ async function applyUpdates(deps: PersonUpdatesDeps, updates: readonly PersonUpd
     });
     if (writes.length === 0) return { outcomes: results, recompute: [] };
     const now = deps.clock();
-    const updated = await tx.updatePeople(writes, now);
-    const changes = writes.map((entry, position) => {
-      const after = updated[position]!;
+    // The change rows are built from the write itself (what it sets is what the row will hold), so the
+    // update and the recording go out together (pipelined on PostgreSQL): one round trip for both. If the
+    // update fails (a userName taken), the recording fails behind it and the transaction rolls back whole.
+    const changes = writes.map((entry) => {
+      const after = { ...entry.current, ...entry.write };
       const groupIds = groups.get(entry.id) ?? [];
-      results[entry.index] = { ok: true, value: after };
       return changeRows(updates[entry.index]!.context, {
         kind: classifyChange(stateOf(entry.current, groupIds), stateOf(after, groupIds)),
         subjectType: 'person',
@@ -99,7 +100,14 @@ async function applyUpdates(deps: PersonUpdatesDeps, updates: readonly PersonUpd
         now,
       });
     });
-    const sponsors = await tx.recordChanges(changes);
+    const updating = tx.updatePeople(writes, now);
+    const recording = tx.recordChanges(changes);
+    recording.catch(() => undefined); // awaited below, once the update is known to have succeeded
+    const updated = await updating;
+    writes.forEach((entry, position) => {
+      results[entry.index] = { ok: true, value: updated[position]! };
+    });
+    const sponsors = await recording;
     return { outcomes: results, recompute: [...new Set(sponsors.flat())] };
   });
   startEnqueueAfterCommit(deps, recompute);
