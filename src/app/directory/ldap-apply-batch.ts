@@ -14,7 +14,7 @@ import { changeRows } from './change-recorder.js';
 import { applyPerson } from './ldap-apply.js';
 import { managerDns, planJoiners, referenceTargets, resolveTaken, splitJoiners, type PlannedJoiner, type StagedPerson } from './ldap-joiners.js';
 import { adoptManagers, type ChangeRows } from './ldap-managers.js';
-import { stateOf } from './ldap-person-write.js';
+import { stateOf } from './person-updates.js';
 import { contextFor, type ApplyContext, type SyncTx } from './ldap-tx.js';
 import { applyUpdates } from './ldap-updates-batch.js';
 import type { StagedRow } from './sync-ports.js';

@@ -8,7 +8,8 @@ import { classifyChange } from '../../domain/classify.js';
 import { recordDirectoryChange } from './change-recorder.js';
 import { memberDelta } from './ldap-group-members.js';
 import { adoptManagedPeople, isManagerRef, resolveManager } from './ldap-managers.js';
-import { changedFields, personWrite, referencesTo, stateOf } from './ldap-person-write.js';
+import { changedFields, personWrite, referencesTo } from './ldap-person-write.js';
+import { stateOf } from './person-updates.js';
 import { contextFor, normalizeDn, type ApplyContext, type SyncTx } from './ldap-tx.js';
 import type { GroupFacts, PersonFacts, SyncedObject } from './sync-ports.js';
 

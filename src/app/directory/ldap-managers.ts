@@ -7,7 +7,7 @@
 import { classifyChange } from '../../domain/classify.js';
 import { changeRows } from './change-recorder.js';
 import { managerRef, withManager, type Adoption } from './ldap-manager-ref.js';
-import { stateOf } from './ldap-person-write.js';
+import { stateOf } from './person-updates.js';
 import { normalizeDn, type ApplyContext, type SyncTx } from './ldap-tx.js';
 
 export { isManagerRef, managerRef, withManager, type Adoption } from './ldap-manager-ref.js';

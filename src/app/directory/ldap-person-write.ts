@@ -3,7 +3,6 @@
  * shared by the per-entry and the set-based apply paths so both write the same rows. Pure.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { PersonState } from '../../domain/classify.js';
 import type { PersonRecord, PersonWrite } from '../records.js';
 import { managerRef, withManager } from './ldap-manager-ref.js';
 import { normalizeDn } from './ldap-tx.js';
@@ -35,10 +34,6 @@ export function personWrite(facts: PersonFacts, managerId: string | null): Perso
 export function referencesTo(facts: PersonFacts): { dn: string; uid: string; manager: string } {
   const dnNorm = normalizeDn(facts.dn);
   return { dn: dnNorm, uid: uidRef(facts.userName), manager: managerRef(dnNorm) };
-}
-
-export function stateOf(person: PersonRecord, groupIds: readonly string[]): PersonState {
-  return { active: person.active, groupIds, attributes: person.attributes };
 }
 
 /** Names of changed fields only: change events never carry personal data. */

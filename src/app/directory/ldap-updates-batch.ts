@@ -16,7 +16,8 @@ import { changeRows } from './change-recorder.js';
 import { referenceTargets, resolveTaken, type StagedPerson } from './ldap-joiners.js';
 import { managerRef } from './ldap-manager-ref.js';
 import { adoptManagers, type ChangeRows } from './ldap-managers.js';
-import { changedFields, personWrite, stateOf } from './ldap-person-write.js';
+import { changedFields, personWrite } from './ldap-person-write.js';
+import { stateOf } from './person-updates.js';
 import { contextFor, normalizeDn, type ApplyContext, type SyncTx } from './ldap-tx.js';
 import type { SyncedObject } from './sync-ports.js';
 
