@@ -33,6 +33,8 @@ export function translatePgError(error: unknown): unknown {
 }
 
 export function createPgDb(options: PgDbOptions): Db {
+  // The pool's connections and the LISTEN connection (pg-listener.ts) see the same schema.
+  const schemaOption = options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` };
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.maxConnections ?? 10,
@@ -42,7 +44,7 @@ export function createPgDb(options: PgDbOptions): Db {
     // previous one's answer has arrived. Only `transaction` uses it, to send BEGIN together with the first
     // statement; everything else still awaits each query, so the order and the answers are unchanged.
     pipeline: true,
-    ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
+    ...schemaOption,
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
@@ -98,7 +100,7 @@ export function createPgDb(options: PgDbOptions): Db {
     async ping() {
       await run(pool, 'select 1');
     },
-    listen: (channel, handlers) => listenPg({ connectionString: options.connectionString, ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }) }, channel, handlers),
+    listen: (channel, handlers) => listenPg({ connectionString: options.connectionString, ...schemaOption }, channel, handlers),
     async close() {
       await pool.end();
     },
