@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { createLdapScanner } from '../../connectors/ldap/scanner.js';
-import { withScanThread } from './ldap-scan-thread.js';
+import { createScanThreads } from './ldap-scan-thread.js';
 import { createConnector, type ConnectorDeps } from '../../connectors/registry.js';
 import { createWebhookNotifier } from '../../connectors/webhook/notifier.js';
 import { createBullQueues, type BullQueues, type QueueTarget } from '../../jobs/bullmq.js';
@@ -129,6 +129,7 @@ export async function buildContainer(env: Env, logger: Logger, connectorDeps: Pa
         adminUi?.redis.disconnect();
         await tokenWatch.close();
         await queues.close();
+        await directory.close();
         await redis.stop();
         await db.close();
       },
@@ -153,6 +154,8 @@ export interface DirectorySync {
   checkAll(): Promise<void>;
   /** Job schedulers for every LDAP source. */
   schedule(): Promise<void>;
+  /** Ends the kept scan threads (after the workers have stopped). */
+  close(): Promise<void>;
 }
 
 function buildDirectorySync(config: TetherConfig, store: Store, queues: BullQueues, clock: () => Date, logger: Logger, policy: () => Policy): DirectorySync {
@@ -165,9 +168,10 @@ function buildDirectorySync(config: TetherConfig, store: Store, queues: BullQueu
     }
     throw new AppError('not_found', 'source not found', { detail: `Source ${sourceId} not found` });
   };
+  const scanThreads = createScanThreads();
   const scanner = (sourceId: string) => {
     const source = ldapConfig(sourceId);
-    return withScanThread(source, createLdapScanner(source, { clock }));
+    return scanThreads.scanner(source, createLdapScanner(source, { clock }));
   };
   const check = async (sourceId: string) => {
     const probe = scanner(sourceId);
@@ -224,6 +228,7 @@ function buildDirectorySync(config: TetherConfig, store: Store, queues: BullQueu
         sourceId: source.id, pollMs: source.pollIntervalSeconds * 1000, reconcileMs: source.reconcileIntervalMinutes * 60_000,
       })));
     },
+    close: () => scanThreads.close(),
   };
 }
 

@@ -18,7 +18,9 @@ export type ScanRequest =
   /** The facts (as JSON text) of some entries of the page last sent: those the run stages. */
   | { readonly op: 'facts'; readonly keys: readonly string[] }
   /** The run stopped reading before the end: end the LDAP search. */
-  | { readonly op: 'stop' };
+  | { readonly op: 'stop' }
+  /** The run is over: end any search and close the LDAP connection; the thread waits for the next run. */
+  | { readonly op: 'release' };
 
 export type ScanReply =
   | {

@@ -70,6 +70,7 @@ async function handle(request: ScanRequest): Promise<void> {
   ahead = null;
   sent = NOTHING;
   await stopping?.return?.();
+  if (request.op === 'release') await scanner.close();
   port?.postMessage({ kind: 'done' } satisfies ScanReply);
 }
 

@@ -4,7 +4,8 @@ import { createLdapScanner } from '../../../connectors/ldap/scanner.js';
 import { factsHash } from '../../../src/app/directory/ldap-facts-hash.js';
 import type { DirectoryScanner, HashedEntry, ObjectType } from '../../../src/app/directory/sync-ports.js';
 import { secretReference } from '../../../src/config/secrets.js';
-import { withScanThread } from '../../../src/main/ldap-scan-thread.js';
+import { readFileSync } from 'node:fs';
+import { createScanThreads, withScanThread } from '../../../src/main/ldap-scan-thread.js';
 import { READER_DN, READER_PASSWORD, startSlapd, type Slapd } from '../../support/slapd.js';
 
 const PEOPLE = 'ou=people,dc=example,dc=org';
@@ -100,6 +101,75 @@ describe('full scans on the LDAP scan thread', () => {
       expect((await onThread(scanner, 'person')).entries).toHaveLength(250);
     } finally {
       await scanner.close();
+    }
+  });
+
+  /** This process's established TCP connections to slapd (from /proc/net/tcp: local and remote both loopback). */
+  function connectionsToSlapd(): number {
+    const port = Number(new URL(slapd.url).port).toString(16).toUpperCase().padStart(4, '0');
+    return readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)
+      .filter((line) => { const fields = line.trim().split(/\s+/); return fields[2]?.endsWith(`:${port}`) === true && fields[3] === '01'; }).length;
+  }
+
+  it('keeps one thread per source between runs, without an LDAP connection, and reuses it', async () => {
+    const threads = createScanThreads();
+    const source = config();
+    try {
+      for (let run = 0; run < 3; run += 1) {
+        const scanner = threads.scanner(source, createLdapScanner(source, { clock: () => new Date() }));
+        expect((await onThread(scanner, 'person')).entries).toHaveLength(250);
+        expect(connectionsToSlapd()).toBe(1);
+        await scanner.close();
+        expect(connectionsToSlapd()).toBe(0);
+      }
+      expect(threads.started).toBe(1);
+      // A run abandoned after one page returns a thread that serves the next run in full.
+      const abandoning = threads.scanner(source, createLdapScanner(source, { clock: () => new Date() }));
+      for await (const page of abandoning.scanHashed?.('person') ?? []) {
+        expect(page.entries).toHaveLength(40);
+        break;
+      }
+      await abandoning.close();
+      const next = threads.scanner(source, createLdapScanner(source, { clock: () => new Date() }));
+      expect((await onThread(next, 'group')).entries).toHaveLength(7);
+      await next.close();
+      expect(threads.started).toBe(1);
+    } finally {
+      await threads.close();
+    }
+  });
+
+  it('gives concurrent runs of one source a thread each, and keeps only one afterwards', async () => {
+    const threads = createScanThreads();
+    const source = config();
+    try {
+      const scanners = [0, 1].map(() => threads.scanner(source, createLdapScanner(source, { clock: () => new Date() })));
+      const results = await Promise.all(scanners.map((scanner) => onThread(scanner, 'person')));
+      expect(results.map((result) => result.entries.length)).toEqual([250, 250]);
+      expect(threads.started).toBe(2);
+      await Promise.all(scanners.map((scanner) => scanner.close()));
+      const again = threads.scanner(source, createLdapScanner(source, { clock: () => new Date() }));
+      expect((await onThread(again, 'person')).entries).toHaveLength(250);
+      await again.close();
+      expect(threads.started).toBe(2);
+    } finally {
+      await threads.close();
+    }
+  });
+
+  it('a kept thread that reported a bind failure reports it again on the next run, not a closed thread', async () => {
+    const threads = createScanThreads();
+    const wrong = config({ bindPassword: 'env:TETHER_TEST_SCAN_WRONG' });
+    try {
+      for (let run = 0; run < 2; run += 1) {
+        const failing = threads.scanner(wrong, createLdapScanner(wrong, { clock: () => new Date() }));
+        await expect(onThread(failing, 'person')).rejects.toMatchObject({ name: 'AppError', code: 'invalid_config', message: expect.stringMatching(/invalid credentials/) });
+        await failing.close();
+      }
+      expect(threads.started).toBe(1);
+      expect(connectionsToSlapd()).toBe(0);
+    } finally {
+      await threads.close();
     }
   });
 
