@@ -11,6 +11,9 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# glibc gives each thread that allocates its own malloc arena (up to 8 per core); freed memory stays in
+# them. Two arenas keep a long-running process's RSS from creeping (docs/operations.md, Memory).
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -22,10 +22,11 @@ export function loadEnv(options: { config?: string }): Env {
  * the remote commands (status, agents, audit, ...), which only speak HTTP, start in a fraction of the time.
  */
 async function run(options: { config?: string }, mode: 'start' | 'serve' | 'worker'): Promise<void> {
-  const [{ buildContainer }, { createLogger }, { startServer, startWorkers }] = await Promise.all([
-    import('../main/container.js'), import('../main/logger.js'), import('../main/processes.js'),
+  const [{ buildContainer }, { createLogger }, { startServer, startWorkers }, { limitHeapGrowth }] = await Promise.all([
+    import('../main/container.js'), import('../main/logger.js'), import('../main/processes.js'), import('../main/heap-tuning.js'),
   ]);
   const env = loadEnv(options);
+  limitHeapGrowth(env.TETHER_HEAP_GROWTH_PERCENT);
   const logger = createLogger(env.LOG_LEVEL);
   const container = await buildContainer(env, logger);
   const running: Running[] = [];

@@ -31,6 +31,8 @@ export const envSchema = z.object({
   /** Secure cookies; default true when TETHER_PUBLIC_URL is https. */
   TETHER_COOKIE_SECURE: boolean.optional(),
   TETHER_AUTOSTART_REDIS: boolean.default(true),
+  /** How far V8's old generation may grow past its live size before a full collection, in percent; 0: V8's default. */
+  TETHER_HEAP_GROWTH_PERCENT: z.coerce.number().int().min(0).max(300).default(50),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

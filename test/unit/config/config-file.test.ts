@@ -74,6 +74,8 @@ describe('environment', () => {
     expect(env.PORT).toBe(8080);
     expect(env.TETHER_QUEUE_PREFIX).toBe('tether');
     expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.TETHER_HEAP_GROWTH_PERCENT).toBe(50);
+    expect(parseEnv({ TETHER_HEAP_GROWTH_PERCENT: '0' }).TETHER_HEAP_GROWTH_PERCENT).toBe(0);
   });
 
   it.each([
@@ -82,6 +84,8 @@ describe('environment', () => {
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ TETHER_QUEUE_PREFIX: 'a:b' }, 'TETHER_QUEUE_PREFIX'],
+    [{ TETHER_HEAP_GROWTH_PERCENT: '-5' }, 'TETHER_HEAP_GROWTH_PERCENT'],
+    [{ TETHER_HEAP_GROWTH_PERCENT: 'lots' }, 'TETHER_HEAP_GROWTH_PERCENT'],
   ])('rejects %o naming the variable', (env, key) => {
     const error = errorOf(() => parseEnv(env));
     expect(error.message).toContain(key);
