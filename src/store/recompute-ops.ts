@@ -164,9 +164,9 @@ export function recomputeOps(q: Queryable) {
       const ids = [...new Set(personIds)];
       if (ids.length === 0) return new Map();
       // The outbox rows and the sponsor come from one statement (one snapshot), the agents from the next: a
-      // change an outbox row stands for committed with it, so it is visible to both reads.
-      const sponsors = await q.query<SponsorRow>(SPONSORS_SQL, [ids]);
-      const agents = await q.query<AgentBatchRow>(AGENTS_SQL, [ids]);
+      // change an outbox row stands for committed with it, so it is visible to both reads. Both are sent at
+      // once (PostgreSQL still runs them in order): one round trip.
+      const [sponsors, agents] = await Promise.all([q.query<SponsorRow>(SPONSORS_SQL, [ids]), q.query<AgentBatchRow>(AGENTS_SQL, [ids])]);
       const inputs: RecomputeInputs = new Map();
       for (const row of sponsors.rows) {
         inputs.set(row.person_id, { personId: row.person_id, pending: toPending(row.pending ?? []), sponsor: toSponsor(row), agents: [] });
@@ -177,16 +177,19 @@ export function recomputeOps(q: Queryable) {
 
     async commitRecompute(write: RecomputeWrite): Promise<Set<string>> {
       const grants = write.newGrants.flatMap((grant) => grant.entitlements.map((entitlement) => ({ ...grant, entitlement })));
+      // The statements go out together and PostgreSQL runs them in order (grants first, as the compare-and-
+      // set below expects); if one fails, those behind it fail too and the transaction rolls back.
+      const grantWrites: Promise<unknown>[] = [];
       if (grants.length > 0) {
-        await q.query(INSERT_GRANTS_SQL, [
+        grantWrites.push(q.query(INSERT_GRANTS_SQL, [
           grants.map((grant) => grant.agentId), grants.map((grant) => grant.sponsorId), grants.map((grant) => JSON.stringify(grant.entitlement)), write.now,
-        ]);
+        ]));
       }
       if (write.closedGrants.length > 0) {
-        await q.query(CLOSE_GRANTS_SQL, [write.closedGrants.map((grant) => grant.id), write.closedGrants.map((grant) => grant.status), write.now]);
+        grantWrites.push(q.query(CLOSE_GRANTS_SQL, [write.closedGrants.map((grant) => grant.id), write.closedGrants.map((grant) => grant.status), write.now]));
       }
       const versions = write.versions;
-      const result = await q.query<{ advanced: string[] }>(COMMIT_SQL, [
+      const committing = q.query<{ advanced: string[] }>(COMMIT_SQL, [
         write.now,
         versions.map((v) => v.record.agentId), versions.map((v) => v.expected), versions.map((v) => v.record.version),
         versions.map((v) => v.record.sponsorId), versions.map((v) => JSON.stringify(v.record.entitlements)), versions.map((v) => JSON.stringify(v.record.denied)),
@@ -195,6 +198,7 @@ export function recomputeOps(q: Queryable) {
         ...auditColumns(write.audit),
         write.outboxIds, write.changeEventIds,
       ]);
+      const [result] = await Promise.all([committing, ...grantWrites]);
       return new Set(result.rows[0]?.advanced ?? []);
     },
   };
