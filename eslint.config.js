@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'data/**', 'node_modules/**', 'coverage/**', '*.config.js', '.dependency-cruiser.cjs'] },
+  { ignores: ['dist/**', 'data/**', 'node_modules/**', 'coverage/**', '*.config.js', '.dependency-cruiser.cjs', '.scratch/**', '.scratch-ldap/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
