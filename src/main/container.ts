@@ -94,16 +94,18 @@ export async function buildContainer(env: Env, logger: Logger, connectorDeps: Pa
       now: clock(),
     });
     const redis = await ensureRedis({ url: env.REDIS_URL, dataDir: env.TETHER_DATA_DIR, autostart: env.TETHER_AUTOSTART_REDIS, logger });
+    const connectors = new Map(config.targets.map((target) => [target.id, createConnector(target, { fetch: globalThis.fetch, clock, ...connectorDeps })]));
     const queueTargets = config.targets.map((target) => ({
       id: target.id, maxAttempts: target.maxAttempts, backoffMs: target.backoffMs, concurrency: target.concurrency,
-      rateLimit: target.rateLimit, driftIntervalMs: target.driftIntervalSeconds * 1000,
+      // A target that cannot be read back (a webhook without readUrl) has nothing to check: no scheduled
+      // drift job, which would only fail and log a warning every interval.
+      rateLimit: target.rateLimit, driftIntervalMs: connectors.get(target.id)?.canRead === true ? target.driftIntervalSeconds * 1000 : 0,
     }));
     const notificationQueues = config.notifications.webhooks.map((webhook) => ({
       id: webhook.id, maxAttempts: webhook.maxAttempts, backoffMs: webhook.backoffMs, concurrency: webhook.concurrency,
     }));
     const queues = createBullQueues({ redisUrl: redis.url, prefix: env.TETHER_QUEUE_PREFIX, targets: queueTargets, notificationWebhooks: notificationQueues });
     const notifier = createWebhookNotifier(config.notifications.webhooks, { fetch: connectorDeps.fetch ?? globalThis.fetch, clock });
-    const connectors = new Map(config.targets.map((target) => [target.id, createConnector(target, { fetch: globalThis.fetch, clock, ...connectorDeps })]));
     // Verified tokens are cached only while the store's token change announcements arrive (token-cache.ts).
     const tokenCache = cacheTokenLookups(throttleTouches(store, 60_000), { maxEntries: 10_000, maxAgeMs: 60_000 });
     const tokenStore = coalesceLookups(tokenCache);

@@ -1,4 +1,6 @@
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DRIFT_QUEUE, GOVERNANCE_QUEUE } from '../../jobs/queues.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { call } from '../support/http.js';
 import { waitFor } from '../support/ports.js';
@@ -21,6 +23,7 @@ describe('tether start: SCIM → recompute → webhook', () => {
   let userId: string;
   let groupId: string;
   let agentId: string;
+  const queuePrefix = uniquePrefix('e2e');
 
   const scim = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
     call(`${tether.url}/scim/v2${path}`, method, tether.scimToken, body, headers);
@@ -58,7 +61,7 @@ policy: { growthNeedsConfirmation: { write: false } }
       configPath,
       databaseUrl: database.url,
       redisUrl: redis.url,
-      queuePrefix: uniquePrefix('e2e'),
+      queuePrefix,
       env: { TETHER_OUTBOX_RELAY_MS: '300', TETHER_OUTBOX_GRACE_MS: '500' },
     });
   });
@@ -69,6 +72,20 @@ policy: { growthNeedsConfirmation: { write: false } }
     await receiver?.stop();
     await redis?.stop();
     await database?.drop();
+  });
+
+  it('schedules no drift check for a webhook target that cannot be read back (it would only fail every interval)', async () => {
+    const schedulers = async (name: string) => {
+      const queue = new Queue(name, { connection: { url: redis.url }, prefix: queuePrefix });
+      try {
+        return (await queue.getJobSchedulers()).map((scheduler) => scheduler.key);
+      } finally {
+        await queue.close();
+      }
+    };
+    // The governance sweep is scheduled in the same startup step: once it is there, scheduling has run.
+    await waitFor(async () => (await schedulers(GOVERNANCE_QUEUE)).length > 0, { what: 'startup job schedulers' });
+    expect(await schedulers(DRIFT_QUEUE)).toEqual([]);
   });
 
   it('grants on join: user + group over SCIM, agent registered, signed webhook with provenance', async () => {
