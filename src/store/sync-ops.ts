@@ -153,13 +153,8 @@ const GONE = `select object_type, source_key from sync_objects where source_id =
  * planned as a nested loop on stale statistics (see migration 007).
  */
 async function withRoomForGone<T>(db: Db, statement: (tx: Queryable) => Promise<T>): Promise<T> {
-  return db.transaction(async (tx) => {
-    const setting = tx.exec('set local work_mem = \'64MB\'');
-    setting.catch(() => undefined); // a failure fails the statement behind it, which rolls back
-    const result = await statement(tx);
-    await setting;
-    return result;
-  });
+  // Sent together; if the setting failed, the statement behind it fails too and the transaction rolls back.
+  return db.transaction(async (tx) => (await Promise.all([tx.exec('set local work_mem = \'64MB\''), statement(tx)]))[1]);
 }
 
 /** Runs, cursor state, leases and staging, on the pool. */
