@@ -5,11 +5,13 @@
  * ldapts traps handled here: `sizeLimit` is never passed (with it, a server-side size limit is swallowed
  * and the result silently truncated), so the server's limit surfaces as SizeLimitExceededError; binary
  * attributes are requested through `explicitBufferAttributes`; a page with a cookie and no entries is
- * simply an empty page, never the end of the search.
+ * simply an empty page, never the end of the search, and a dropped connection is never reopened unbound
+ * (both in session-guard.ts: ldapts itself gets them wrong).
  */
 import { Client, Control, InvalidCredentialsError, ResultCodeError, SizeLimitExceededError } from 'ldapts';
 import { AppError } from '../../src/domain/errors.js';
 import type { LdapSourceConfig } from './config.js';
+import { guardSession } from './session-guard.js';
 import type { LdapEntry } from './mapping/values.js';
 
 export interface SearchRequest {
@@ -56,6 +58,7 @@ export const connectLdap: LdapConnect = async (config) => {
     await client.unbind().catch(() => undefined);
     throw ldapError(config, error, config.startTls ? 'StartTLS/bind' : 'bind');
   }
+  guardSession(client, `LDAP source "${config.id}" (${config.url})`);
   return {
     async *searchPages(request) {
       const controls = (request.controls ?? []).map((oid) => new Control(oid, { critical: true }));

@@ -74,8 +74,11 @@ export function createLdapScanner(config: LdapSourceConfig, deps: LdapScannerDep
       if (profile.changeTracking !== 'usn') return cursor['kind'] === 'time' && typeof cursor['at'] === 'string';
       if (cursor['kind'] !== 'usn') return false;
       const current = await adWatermark(await open(), config);
-      // Another DC, or a DC restored from backup (new invocationId), numbers its changes differently.
-      return current['invocationId'] === cursor['invocationId'] && current['dc'] === cursor['dc'];
+      // Another DC, or a DC restored from backup (new invocationId), numbers its changes differently. An
+      // invocationId the reader cannot see proves nothing, and a highest USN below the cursor's means the
+      // database went back in time (a snapshot revert that kept its invocationId): a full run either way.
+      return current['invocationId'] !== UNKNOWN_INVOCATION && current['invocationId'] === cursor['invocationId'] && current['dc'] === cursor['dc']
+        && BigInt(current['usn'] ?? '0') >= BigInt(cursor['usn'] ?? '0');
     },
 
     async *scan<T extends ObjectType>(type: T, options: ScanOptions): AsyncIterable<readonly FactsOf<T>[]> {
@@ -157,6 +160,8 @@ export async function remainingMembers(entry: LdapEntry, profile: DialectProfile
   return extra;
 }
 
+const UNKNOWN_INVOCATION = 'unknown';
+
 /**
  * AD's high-water mark: highestCommittedUSN of the one DC the source talks to, with that DC's database
  * invocationId. USNs are per DC; a cursor is only good against the same DC and the same database.
@@ -171,5 +176,5 @@ async function adWatermark(ldap: LdapSession, config: LdapSourceConfig): Promise
   const settings = await ldap.readEntry(service, ['invocationId'], ['invocationId']);
   const invocation = settings === null ? null : firstBuffer(settings, 'invocationId');
   const dc = config.domainController ?? (root === null ? null : first(root, 'dnsHostName')) ?? new URL(config.url).hostname;
-  return { kind: 'usn', usn, invocationId: invocation === null ? 'unknown' : guidToString(invocation), dc: dc.toLowerCase() };
+  return { kind: 'usn', usn, invocationId: invocation === null ? UNKNOWN_INVOCATION : guidToString(invocation), dc: dc.toLowerCase() };
 }

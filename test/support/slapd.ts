@@ -67,6 +67,8 @@ export interface SlapdOptions {
   readonly maxSizeBytes?: number;
   /** Extra `index` lines, e.g. `modifyTimestamp eq` (objectClass and entryUUID are always indexed). */
   readonly indexes?: readonly string[];
+  /** slapd's `idletimeout`: seconds after which it closes an idle client connection (default: never). */
+  readonly idleTimeoutSeconds?: number;
 }
 
 /**
@@ -136,7 +138,7 @@ moduleload refint
 pidfile ${join(dir, 'slapd.pid')}
 argsfile ${join(dir, 'slapd.args')}
 sizelimit 500
-
+${options.idleTimeoutSeconds === undefined ? '' : `idletimeout ${options.idleTimeoutSeconds}\n`}
 database mdb
 maxsize ${options.maxSizeBytes ?? 1073741824}
 suffix "${SUFFIX}"

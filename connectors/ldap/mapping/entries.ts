@@ -135,18 +135,23 @@ export function isActive(entry: LdapEntry, mapping: EntryMapping, now: Date): bo
 }
 
 const UAC_ACCOUNTDISABLE = 0x2;
+const ADMINISTRATIVE_LOCK = '000001010000Z';
 
 function dialectActive(entry: LdapEntry, profile: DialectProfile, now: Date): boolean {
   if (profile.lockAttributes.includes('pwdAccountLockedTime')) {
-    // ppolicy: any lock time (000001010000Z is a permanent administrative lock) means locked now.
-    return first(entry, 'pwdAccountLockedTime') === null;
+    // ppolicy (draft-behera): 000001010000Z is the administrative lock, "disabled until an administrator
+    // unlocks it". Any other value is the time intruder detection locked the password after failed binds:
+    // that lock lapses with pwdLockoutDuration (the attribute stays until the next good bind), and a
+    // password-guessing attacker can set it on anyone, so it is not a leaver (nor is AD's lockoutTime).
+    return first(entry, 'pwdAccountLockedTime') !== ADMINISTRATIVE_LOCK;
   }
   if (profile.lockAttributes.includes('nsAccountLock')) return first(entry, 'nsAccountLock')?.toLowerCase() !== 'true';
+  // Every AD user and computer object has userAccountControl: when it is missing, the reader cannot see it
+  // (an ACL), and an account whose state is unknown is not treated as enabled. (A reader that sees no one's
+  // is then a mass deactivation, which the circuit breaker holds.)
   const uac = first(entry, 'userAccountControl');
-  if (uac !== null) {
-    const flags = Number.parseInt(uac, 10);
-    if (!Number.isFinite(flags) || (flags & UAC_ACCOUNTDISABLE) !== 0) return false;
-  }
+  const flags = uac === null ? Number.NaN : Number.parseInt(uac, 10);
+  if (!Number.isFinite(flags) || (flags & UAC_ACCOUNTDISABLE) !== 0) return false;
   const expires = fileTimeToDate(first(entry, 'accountExpires'));
   return expires === null || expires.getTime() > now.getTime();
 }

@@ -13,8 +13,8 @@ const NOW = new Date('2025-06-01T00:00:00Z');
 const GUID_BYTES = Buffer.from('6efaa4d23c4b3a4f9b2d1c2e3f405162', 'hex');
 
 /** A user entry shaped like ldapts returns it from AD (binary objectGUID, whenChanged with fraction). */
-function adUser(overrides: Record<string, string | string[] | Buffer> = {}): LdapEntry {
-  return {
+function adUser(overrides: Record<string, string | string[] | Buffer | undefined> = {}): LdapEntry {
+  const entry: Record<string, string | string[] | Buffer | undefined> = {
     dn: 'CN=Alice Archer,OU=Staff,DC=corp,DC=example',
     objectGUID: GUID_BYTES,
     sAMAccountName: 'alice',
@@ -27,6 +27,8 @@ function adUser(overrides: Record<string, string | string[] | Buffer> = {}): Lda
     whenChanged: '20250102030405.0Z',
     ...overrides,
   };
+  // An override of undefined removes the attribute (the reader cannot see it).
+  return Object.fromEntries(Object.entries(entry).filter(([, value]) => value !== undefined)) as LdapEntry;
 }
 
 describe('AD objectGUID', () => {
@@ -52,6 +54,7 @@ describe('AD account state', () => {
     ['accountExpires in the past', { accountExpires: '133000000000000000' }, false],
     ['accountExpires in the future', { accountExpires: '139000000000000000' }, true],
     ['unparsable userAccountControl fails closed', { userAccountControl: 'x' }, false],
+    ['userAccountControl the reader cannot see fails closed', { userAccountControl: undefined }, false],
   ])('%s', (_label, overrides, active) => {
     expect(toPersonFacts(adUser(overrides), ad, NOW)?.active).toBe(active);
   });
@@ -101,9 +104,15 @@ describe('ranged member retrieval (AD MaxValRange)', () => {
 });
 
 describe('OpenLDAP shapes', () => {
-  it('ppolicy lock time deactivates; groupOfUniqueNames bit strings are stripped', () => {
+  it('ppolicy: the administrative lock deactivates, an intruder-detection lock (a lock time) does not', () => {
     const entry: LdapEntry = { dn: 'uid=bob,ou=people,dc=x', entryUUID: 'u-1', uid: 'bob', cn: 'Bob', pwdAccountLockedTime: '000001010000Z' };
     expect(toPersonFacts(entry, openldap, NOW)?.active).toBe(false);
+    // Set by failed binds; it lapses after pwdLockoutDuration but stays on the entry until the next good bind.
+    expect(toPersonFacts({ ...entry, pwdAccountLockedTime: '20250101120000Z' }, openldap, NOW)?.active).toBe(true);
+    const { pwdAccountLockedTime: _lock, ...unlocked } = entry;
+    expect(toPersonFacts(unlocked, openldap, NOW)?.active).toBe(true);
+  });
+  it('groupOfUniqueNames bit strings are stripped; memberUid is kept as user names', () => {
     const groupEntry: LdapEntry = { dn: 'cn=g,dc=x', entryUUID: 'g-1', cn: 'g', uniqueMember: ["uid=bob,ou=people,dc=x#'0101'B"], memberUid: ['carol'] };
     expect(toGroupFacts(groupEntry, openldap)).toMatchObject({ memberDns: ['uid=bob,ou=people,dc=x'], memberUids: ['carol'] });
   });

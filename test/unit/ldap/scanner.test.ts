@@ -63,3 +63,39 @@ describe('LDAP scanner', () => {
     expect(requests[0]?.filter).toBe('(&(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))(modifyTimestamp>=20250101000000Z))');
   });
 });
+
+describe('AD delta cursor', () => {
+  const adConfig = ldapSourceSchema(z.string().transform((value) => new Secret(value, 'env:TEST'))).parse({
+    id: 'corp', kind: 'ldap', url: 'ldap://dc1.corp.example', dialect: 'ad', bindDn: 'CN=reader,DC=corp', bindPassword: 'env:TEST',
+    people: { baseDns: ['OU=Staff,DC=corp'] }, groups: { baseDns: ['OU=Groups,DC=corp'] },
+  });
+  const INVOCATION = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+
+  /** A DC whose root DSE says `usn`, and whose NTDS Settings show `invocation` (null: the reader cannot read it). */
+  function dc(usn: string, invocation: Buffer | null): LdapSession {
+    return {
+      async *searchPages() { /* no entries */ },
+      readEntry: async (dn) => {
+        if (dn === '') return { dn: '', highestCommittedUSN: usn, dsServiceName: 'CN=NTDS Settings,CN=DC1,DC=corp', dnsHostName: 'dc1.corp.example' };
+        return invocation === null ? null : { dn, invocationId: invocation };
+      },
+      close: async () => undefined,
+    };
+  }
+  const usable = async (session: LdapSession, cursor: Record<string, string>) =>
+    createLdapScanner(adConfig, { clock: () => new Date(), connect: async () => session }).deltaUsable(cursor);
+
+  it('a cursor is good against the same DC and database, at or past its USN', async () => {
+    const cursor = await createLdapScanner(adConfig, { clock: () => new Date(), connect: async () => dc('5000', INVOCATION) }).highWater();
+    expect(cursor).toMatchObject({ kind: 'usn', usn: '5000', dc: 'dc1.corp.example' });
+    expect(await usable(dc('5000', INVOCATION), cursor)).toBe(true);
+    expect(await usable(dc('7000', INVOCATION), cursor)).toBe(true);
+  });
+  it('a restored database (new invocationId), a reverted one (USN below the cursor) or an unreadable invocationId needs a full run', async () => {
+    const cursor = await createLdapScanner(adConfig, { clock: () => new Date(), connect: async () => dc('5000', INVOCATION) }).highWater();
+    expect(await usable(dc('7000', Buffer.alloc(16, 1)), cursor)).toBe(false);
+    expect(await usable(dc('4999', INVOCATION), cursor)).toBe(false);
+    const blind = await createLdapScanner(adConfig, { clock: () => new Date(), connect: async () => dc('5000', null) }).highWater();
+    expect(await usable(dc('5000', null), blind)).toBe(false);
+  });
+});
