@@ -309,6 +309,15 @@ export function syncRunOps(q: Db) {
       return result.rows[0]?.n ?? 0;
     },
 
+    async countDirectoryGroups(sourceId: string): Promise<number> {
+      const result = await q.query<{ n: number }>(
+        `select count(*)::int as n from sync_objects o join groups g on g.id = o.object_id and g.deleted_at is null
+          where o.source_id = $1 and o.object_type = 'group'`,
+        [sourceId],
+      );
+      return result.rows[0]?.n ?? 0;
+    },
+
     async holdRun(runId: number, counts: RunCounts & { population: number }, reason: string, now: Date, mode: 'delta' | 'full'): Promise<void> {
       const run = await q.query<{ source_id: string }>('select source_id from sync_runs where id = $1', [runId]);
       const sourceId = run.rows[0]?.source_id;

@@ -1,13 +1,17 @@
 /**
  * The mass-change circuit breaker as a directory run applies it: people (deletions + deactivations against
- * the source's active people) and directory agents (retirements against its live directory agents; retiring
- * is final, so a mass retirement is held like a mass removal of people). Pure: the run counts, this decides.
+ * the source's active people), groups (removals against its mirrored groups: a groups base DN or filter
+ * gone wrong removes every group, and with them every group-based right, without one person leaving) and
+ * directory agents (retirements against its live directory agents; retiring is final, so a mass retirement
+ * is held like a mass removal of people). Pure: the run counts, this decides.
  */
 import { massChangeVerdict, type MassChangePolicy } from '../../domain/mass-change.js';
 import type { SyncRunRecord } from './sync-ports.js';
 
 /** Marks a held reason that names agents: confirming such a run accepts its retirements. */
 export const AGENTS_HELD = 'directory agents';
+/** Marks a held reason that names groups: confirming such a run accepts its group removals. */
+export const GROUPS_HELD = 'directory groups';
 
 export interface RunRemovals {
   /** Active people of the source before the run. */
@@ -18,6 +22,9 @@ export interface RunRemovals {
   /** Live directory agents of the source, and how many the run would retire. */
   readonly agentPopulation: number;
   readonly retirements: number;
+  /** Mirrored groups of the source, and how many the run would remove. */
+  readonly groupPopulation: number;
+  readonly groupRemovals: number;
 }
 
 /** Why the run must be held, or null when it may apply. `confirmed`: the held run an admin confirmed. */
@@ -26,15 +33,18 @@ export function heldReason(policy: MassChangePolicy, removals: RunRemovals, conf
     population: removals.population, deletions: removals.deletions, deactivations: removals.deactivations,
     confirmedRemovals: confirmed?.confirmedRemovals ?? null,
   });
-  const acceptedRetirements = confirmed?.heldReason?.includes(AGENTS_HELD) === true ? removals.retirements : null;
-  const agents = massChangeVerdict(policy, {
-    population: removals.agentPopulation, deletions: removals.retirements, deactivations: 0, confirmedRemovals: acceptedRetirements,
-  });
   const reasons = [
     people.hold ? people.reason : null,
-    agents.hold
-      ? `would retire ${removals.retirements} of ${removals.agentPopulation} ${AGENTS_HELD}, above the limit of ${Math.round(policy.maxShare * 1000) / 10}% (${agents.limit}); confirm or discard the held run`
-      : null,
+    others(policy, 'retire', AGENTS_HELD, removals.agentPopulation, removals.retirements, confirmed),
+    others(policy, 'remove', GROUPS_HELD, removals.groupPopulation, removals.groupRemovals, confirmed),
   ].filter((reason) => reason !== null);
   return reasons.length === 0 ? null : reasons.join('; ');
+}
+
+/** The verdict on agents or groups; a confirmed run whose reason named them accepts their removal. */
+function others(policy: MassChangePolicy, verb: string, what: string, population: number, removals: number, confirmed: SyncRunRecord | null): string | null {
+  const accepted = confirmed?.heldReason?.includes(what) === true ? removals : null;
+  const verdict = massChangeVerdict(policy, { population, deletions: removals, deactivations: 0, confirmedRemovals: accepted });
+  if (!verdict.hold) return null;
+  return `would ${verb} ${removals} of ${population} ${what}, above the limit of ${Math.round(policy.maxShare * 1000) / 10}% (${verdict.limit}); confirm or discard the held run`;
 }

@@ -55,6 +55,8 @@ export interface SyncRunStore {
   countActivePeople(sourceId: string): Promise<number>;
   /** Live (not retired) agents the source's directory maps. */
   countDirectoryAgents(sourceId: string): Promise<number>;
+  /** Groups of the source mirrored now. */
+  countDirectoryGroups(sourceId: string): Promise<number>;
   /**
    * Holds the run (superseding an older held run of the source), drops its staging, releases the lease.
    * `mode` is what the run did: a delta request without a usable cursor runs (and is recorded) as full.
@@ -238,12 +240,14 @@ async function judge(run: Run, unseen: UnseenCounts, applied: boolean): Promise<
   // A delta poll's one changed entry must not wait for the population count (a scan of the source's
   // people) when its removals are too few for any population to hold it.
   const { massChange } = deps;
-  if (belowHoldFloor(massChange, unseen.activePeople + tally.deactivated) && belowHoldFloor(massChange, unseen.liveAgents)) return null;
+  if ([unseen.activePeople + tally.deactivated, unseen.liveAgents, unseen.groups].every((removals) => belowHoldFloor(massChange, removals))) return null;
   const population = await run.population;
-  // Counting directory agents costs a query; without a retirement the agents' breaker cannot trip.
-  const agentPopulation = unseen.liveAgents === 0 ? 0 : await deps.store.countDirectoryAgents(deps.sourceId);
+  // Counting agents or groups costs a query; below the floor their breaker cannot trip.
+  const agentPopulation = belowHoldFloor(massChange, unseen.liveAgents) ? 0 : await deps.store.countDirectoryAgents(deps.sourceId);
+  const groupPopulation = belowHoldFloor(massChange, unseen.groups) ? 0 : await deps.store.countDirectoryGroups(deps.sourceId);
   const reason = heldReason(deps.massChange, {
     population, deletions: unseen.activePeople, deactivations: tally.deactivated, agentPopulation, retirements: unseen.liveAgents,
+    groupPopulation, groupRemovals: unseen.groups,
   }, run.confirmed);
   if (reason === null) return null;
   // Held before applying anything: what the run would have changed; after its changes: what it applied.

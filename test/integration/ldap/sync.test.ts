@@ -217,6 +217,25 @@ changetype: delete
     expect(leaver.rows[0]?.kind).toBe('leaver');
   });
 
+  it('circuit breaker: a groups filter gone wrong (it matches nothing) is held instead of removing every group', async () => {
+    const membershipsBefore = (await database.db.query<{ n: number }>('select count(*)::int as n from memberships')).rows[0]?.n;
+    const eventsBefore = await ldapEvents();
+    const typo = sourceConfig(slapd, { groups: { baseDns: [GROUPS], filter: '(objectClass=groupOfName)' } });
+    for (const mode of ['full', 'delta'] as const) {
+      const held = await runDirectorySync(deps({}, typo), { mode, trigger: 'test' });
+      expect(held).toMatchObject({ status: 'held', counts: { deleted: 0 } });
+      if (held.status !== 'held') throw new Error('expected a held run');
+      expect(held.heldReason).toMatch(/would remove (\d+) of \1 directory groups/);
+      expect(held.heldReason).not.toMatch(/people/);
+      await decideHeldRun({ store, clock: () => new Date() }, 'corp', held.runId, 'discarded', 'admin_token:test');
+    }
+    expect((await database.db.query<{ n: number }>('select count(*)::int as n from memberships')).rows[0]?.n).toBe(membershipsBefore);
+    expect(await ldapEvents()).toBe(eventsBefore);
+    expect(await groupsOf('alice')).toEqual(['Sales']);
+    // With the right filter again, nothing is held and nothing changes.
+    expect(await runDirectorySync(deps(), { mode: 'full', trigger: 'test' })).toMatchObject({ status: 'succeeded', counts: { changed: 0, deleted: 0 } });
+  });
+
   it('circuit breaker: a run removing more than 10% of people is held, applies nothing, and can be discarded or confirmed', async () => {
     const removals = Array.from({ length: 300 }, (_, index) => `dn: uid=user${String(index).padStart(4, '0')},${PEOPLE}\nchangetype: delete\n`).join('\n');
     await slapd.modify(removals);

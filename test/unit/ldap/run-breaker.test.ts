@@ -4,7 +4,7 @@ import { leaseKeeper } from '../../../src/app/directory/ldap-lease.js';
 import type { SyncRunRecord } from '../../../src/app/directory/sync-ports.js';
 import { DEFAULT_MASS_CHANGE_POLICY } from '../../../src/domain/mass-change.js';
 
-const removals = (overrides: Partial<RunRemovals>): RunRemovals => ({ population: 100, deletions: 0, deactivations: 0, agentPopulation: 0, retirements: 0, ...overrides });
+const removals = (overrides: Partial<RunRemovals>): RunRemovals => ({ population: 100, deletions: 0, deactivations: 0, agentPopulation: 0, retirements: 0, groupPopulation: 40, groupRemovals: 0, ...overrides });
 const confirmed = (run: Partial<SyncRunRecord>) => run as SyncRunRecord;
 
 describe('a run\'s circuit breaker', () => {
@@ -19,6 +19,15 @@ describe('a run\'s circuit breaker', () => {
     expect(heldReason(DEFAULT_MASS_CHANGE_POLICY, removals({ agentPopulation: 4, retirements: 3 }), confirmed({ heldReason: reason, confirmedRemovals: 0 }))).toBeNull();
     expect(heldReason(DEFAULT_MASS_CHANGE_POLICY, removals({ agentPopulation: 4, retirements: 3 }), confirmed({ heldReason: 'would remove 20 of 100 people', confirmedRemovals: 20 })))
       .toMatch(/directory agents/);
+  });
+
+  it('holds a mass removal of groups (a groups base DN or filter gone wrong), not a few; a confirmation naming groups accepts it', () => {
+    expect(heldReason(DEFAULT_MASS_CHANGE_POLICY, removals({ groupRemovals: 4 }), null)).toBeNull();
+    const reason = heldReason(DEFAULT_MASS_CHANGE_POLICY, removals({ groupRemovals: 40 }), null);
+    expect(reason).toMatch(/would remove 40 of 40 directory groups, above the limit of 10% \(4\)/);
+    expect(heldReason(DEFAULT_MASS_CHANGE_POLICY, removals({ groupRemovals: 40 }), confirmed({ heldReason: reason, confirmedRemovals: 0 }))).toBeNull();
+    expect(heldReason(DEFAULT_MASS_CHANGE_POLICY, removals({ groupRemovals: 40 }), confirmed({ heldReason: 'would remove 20 of 100 people', confirmedRemovals: 20 })))
+      .toMatch(/directory groups/);
   });
 
   it('joins both reasons when people and agents trip', () => {
