@@ -6,7 +6,7 @@ import type { AgentFacts, GroupFacts, PersonFacts } from '../../../src/app/direc
 import type { Environment } from '../../../src/domain/types.js';
 import type { LdapSourceConfig } from '../config.js';
 import type { DialectProfile } from './dialects.js';
-import { fileTimeToDate, first, firstBuffer, generalizedTimeToIso, guidToString, rangedValues, values, type LdapEntry } from './values.js';
+import { fileTimeToDate, first, firstBuffer, generalizedTimeToIso, guidToString, namingValue, rangedValues, values, type LdapEntry } from './values.js';
 
 /** The mapping settings of one source, resolved against its dialect's defaults. */
 export interface EntryMapping {
@@ -104,7 +104,7 @@ function ruleEntries(ruleAttributes: Readonly<Record<string, string>>): readonly
 /** A person, or null when the entry lacks a key or a user name (it cannot be tracked safely). */
 export function toPersonFacts(entry: LdapEntry, mapping: EntryMapping, now: Date): PersonFacts | null {
   const key = entryKey(entry, mapping.profile);
-  const userName = first(entry, mapping.userName);
+  const userName = namingValue(entry, mapping.userName);
   if (key === null || userName === null || userName.trim() === '') return null;
   const attributes: Record<string, string> = {};
   for (const [name, ldapAttribute] of ruleEntries(mapping.ruleAttributes)) {
@@ -162,7 +162,7 @@ function dialectActive(entry: LdapEntry, profile: DialectProfile, now: Date): bo
  */
 export function toGroupFacts(entry: LdapEntry, mapping: EntryMapping, extraMembers: readonly string[] = []): GroupFacts | null {
   const key = entryKey(entry, mapping.profile);
-  const name = first(entry, mapping.profile.groupName);
+  const name = namingValue(entry, mapping.profile.groupName);
   if (key === null || name === null) return null;
   const memberDns = mapping.profile.memberDnAttributes.flatMap((attribute) => rangedValues(entry, attribute).values);
   // groupOfUniqueNames may carry an optional "#'0101'B" unique identifier after the DN.

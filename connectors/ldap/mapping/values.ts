@@ -24,6 +24,51 @@ export function first(entry: LdapEntry, attribute: string): string | null {
   return item === undefined ? null : asText(item);
 }
 
+/**
+ * The value that names the entry: for a multi-valued attribute (inetOrgPerson's `uid` and `cn` are), the
+ * one its RDN holds, else the first. LDAP values are unordered (RFC 4511 §4.1.7), so "the first" alone
+ * could rename a person whenever the server returned the values in another order; the RDN value is the
+ * one the directory itself uses as the name.
+ */
+export function namingValue(entry: LdapEntry, attribute: string): string | null {
+  const raw = rawValue(entry, attribute);
+  if (!Array.isArray(raw) || raw.length < 2) return first(entry, attribute);
+  const named = rdnValues(entry.dn, attribute);
+  const list = raw.map(asText);
+  return list.find((value) => named.includes(value.toLowerCase())) ?? list[0] ?? null;
+}
+
+/** The values the DN's first RDN gives `attribute` (lower case, escapes removed). */
+function rdnValues(dn: string, attribute: string): string[] {
+  const rdn = dn.split(/(?<!\\),/)[0] ?? '';
+  const wanted = attribute.toLowerCase();
+  return rdn.split(/(?<!\\)\+/).flatMap((ava) => {
+    const at = ava.indexOf('=');
+    if (at < 0 || ava.slice(0, at).trim().toLowerCase() !== wanted) return [];
+    return [unescapeDnValue(ava.slice(at + 1).trim()).toLowerCase()];
+  });
+}
+
+/** An RDN value without its RFC 4514 escapes: `\,` is a comma, `\2C` the byte 0x2C (hex pairs may spell UTF-8). */
+function unescapeDnValue(value: string): string {
+  if (!value.includes('\\')) return value;
+  const bytes: Buffer[] = [];
+  for (let index = 0; index < value.length; index += 1) {
+    const char = value[index] as string;
+    const hex = char === '\\' ? /^[0-9a-fA-F]{2}/.exec(value.slice(index + 1, index + 3)) : null;
+    if (hex !== null) {
+      bytes.push(Buffer.from(hex[0], 'hex'));
+      index += 2;
+    } else if (char === '\\' && index + 1 < value.length) {
+      index += 1;
+      bytes.push(Buffer.from(value[index] as string, 'utf8'));
+    } else {
+      bytes.push(Buffer.from(char, 'utf8'));
+    }
+  }
+  return Buffer.concat(bytes).toString('utf8');
+}
+
 /** The first value as bytes: binary attributes (objectGUID, objectSid) must be requested as buffers. */
 export function firstBuffer(entry: LdapEntry, attribute: string): Buffer | null {
   const raw = rawValue(entry, attribute);

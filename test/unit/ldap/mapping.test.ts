@@ -174,3 +174,18 @@ describe('attribute lookup', () => {
     }), { numRuns: 3000 });
   });
 });
+
+describe('multi-valued naming attributes', () => {
+  it('a person with several uid values is named by the one in its RDN, whatever order the server sends', () => {
+    const entry: LdapEntry = { dn: 'uid=asmith,ou=people,dc=x', entryUUID: 'u-9', uid: ['alice', 'asmith'], cn: ['Alice Smith', 'A. Smith'] };
+    expect(toPersonFacts(entry, openldap, NOW)?.userName).toBe('asmith');
+    expect(toPersonFacts({ ...entry, uid: ['asmith', 'alice'] }, openldap, NOW)?.userName).toBe('asmith');
+    // No RDN value among them: the first, as before.
+    expect(toPersonFacts({ ...entry, dn: 'cn=Alice Smith,ou=people,dc=x' }, openldap, NOW)?.userName).toBe('alice');
+  });
+  it('a group named by an escaped or multi-valued RDN keeps its RDN name', () => {
+    const group: LdapEntry = { dn: 'cn=Sales\\2C EMEA+ou=x,ou=groups,dc=x', entryUUID: 'g-9', cn: ['EMEA sales', 'Sales, EMEA'] };
+    expect(toGroupFacts(group, openldap)?.name).toBe('Sales, EMEA');
+    expect(toGroupFacts({ ...group, dn: 'cn=R\\C3\\A9seau,ou=groups,dc=x', cn: ['Network', 'Réseau'] }, openldap)?.name).toBe('Réseau');
+  });
+});
