@@ -193,8 +193,22 @@ export function directoryOps(q: Queryable) {
       return updated as PersonRecord;
     },
 
+    async lockGroupsOf(personId: string): Promise<void> {
+      if (!isUuid(personId)) return;
+      await q.query(
+        `select g.id from groups g where g.id in (select m.group_id from memberships m where m.member_id = $1) and g.deleted_at is null
+          order by g.id for update of g`,
+        [personId],
+      );
+    },
+
     async softDeletePerson(id: string, now: Date): Promise<void> {
-      await q.query('delete from memberships where member_id = $1', [id]);
+      // The groups it leaves show one member less: their version (the SCIM ETag) moves too.
+      await q.query(
+        `with gone as (delete from memberships where member_id = $1 returning group_id)
+         update groups set version = version + 1, updated_at = $2 where id in (select group_id from gone) and deleted_at is null`,
+        [id, now],
+      );
       await q.query('update persons set deleted_at = $2, active = false, version = version + 1, updated_at = $2 where id = $1', [id, now]);
     },
 

@@ -57,6 +57,10 @@ const AGENTS_SQL = hot('recompute_agents', `
           or exists (select 1 from entitlement_versions cv where cv.agent_id = a.id and cv.version = a.current_version and cv.entitlements <> '[]'::jsonb))
    order by a.sponsor_id, a.id`);
 
+/** The rights of an entitlements array as the SCIM representation lists them, in a canonical order. */
+const SHOWN_RIGHTS = (entitlements: string) => `(select coalesce(jsonb_agg(jsonb_build_array(e ->> 'toolId', e ->> 'system', e ->> 'risk')
+  order by e ->> 'toolId', e ->> 'system', e ->> 'risk'), '[]'::jsonb) from jsonb_array_elements(coalesce(${entitlements}, '[]'::jsonb)) as e)`;
+
 /**
  * Compare-and-set of every agent's current_version, then (only for the agents that advanced) their
  * versions and push outbox rows, plus the batch's audit entries, the outbox rows it answered and the change
@@ -68,7 +72,10 @@ const COMMIT_SQL = hot('recompute_commit', `
     select * from unnest($2::uuid[], $3::int[], $4::int[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::uuid[])
       as w(agent_id, expected, version, sponsor_id, entitlements, denied, reason, change_event_ids, change_event_id)
   ), advanced as (
-    update agents a set current_version = w.version, revision = a.revision + 1, updated_at = $1::timestamptz
+    update agents a set current_version = w.version, updated_at = $1::timestamptz,
+           -- revision is the SCIM ETag: it moves only when what SCIM shows of the rights (tool, system, risk) does.
+           revision = a.revision + case when ${SHOWN_RIGHTS('w.entitlements::jsonb')} is distinct from ${SHOWN_RIGHTS(
+             '(select v.entitlements from entitlement_versions v where v.agent_id = a.id and v.version = a.current_version)')} then 1 else 0 end
       from w where a.id = w.agent_id and a.current_version = w.expected
     returning a.id
   ), ver as (

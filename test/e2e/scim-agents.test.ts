@@ -155,6 +155,22 @@ targets:
     expect(duplicate.body.scimType).toBe('uniqueness');
   });
 
+  it('its ETag moves when what SCIM shows moves, not when a recompute changes nothing it shows', async () => {
+    // bob's Finance group covers neither requested tool for writing: his agent's recompute grants nothing new.
+    const created = await scim('POST', '/Agents', agentBody({ agentUserName: 'quiet-bot', externalId: 'idp-quiet', owners: [{ value: bob }] }, { requestedTools: ['crm.contacts.write'] }));
+    expect(created.status).toBe(201);
+    const quiet = created.body.id as string;
+    await waitFor(async () => receiver.latestFor(quiet), { timeoutMs: 15_000, what: 'the quiet agent\'s first recompute delivered' });
+    const read = await scim('GET', `/Agents/${quiet}`);
+    expect(read.body.entitlements ?? []).toEqual([]);
+    expect(read.headers.get('etag')).toBe(created.headers.get('etag'));
+    const conditional = await scim('PATCH', `/Agents/${quiet}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'Quiet bot' }] },
+      { 'If-Match': created.headers.get('etag') ?? '' });
+    expect(conditional.status).toBe(204);
+    expect(conditional.headers.get('etag')).not.toBe(created.headers.get('etag'));
+    expect((await scim('DELETE', `/Agents/${quiet}`)).status).toBe(204);
+  });
+
   it('lists and filters agents', async () => {
     const filters: [string, number][] = [
       ['agentUserName eq "PIPELINE-BOT"', 1],
@@ -203,6 +219,9 @@ targets:
     const readOnly = await scim('PATCH', `/Agents/${agentId}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'entitlements', value: [{ value: 'x' }] }] });
     expect(readOnly.status).toBe(400);
     expect(readOnly.body.scimType).toBe('mutability');
+    const state = await scim('PATCH', `/Agents/${agentId}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: `${TETHER_AGENT}:state`, value: 'retired' }] });
+    expect(state.status).toBe(400);
+    expect(state.body.scimType).toBe('mutability');
     const stale = await scim('PATCH', `/Agents/${agentId}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'x' }] }, { 'If-Match': 'W/"1"' });
     expect(stale.status).toBe(412);
     expect((await scim('GET', `/Agents/${agentId}`)).headers.get('etag')).toBe(etag);
@@ -222,6 +241,27 @@ targets:
     expect(resumed.status).toBe(204);
     const granted = await deliveryAtLeast(revoked.payload.data.version + 1);
     expect(granted.payload.data.effective.map((entitlement: { toolId: string }) => entitlement.toolId)).toEqual(['crm.contacts.read']);
+  });
+
+  it('a PUT that leaves `active` out keeps a suspended agent suspended and a deactivated sponsor deactivated', async () => {
+    const created = await scim('POST', '/Agents', agentBody({ agentUserName: 'paused-bot', externalId: 'idp-paused', active: false }));
+    expect(created.status).toBe(201);
+    const paused = created.body.id as string;
+    const withoutActive = agentBody({ agentUserName: 'paused-bot', externalId: 'idp-paused', displayName: 'Paused bot' });
+    expect(withoutActive).not.toHaveProperty('active');
+    const put = await scim('PUT', `/Agents/${paused}`, withoutActive);
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ displayName: 'Paused bot', active: false, [TETHER_AGENT]: { state: 'suspended' } });
+    expect((await scim('DELETE', `/Agents/${paused}`)).status).toBe(204);
+
+    const user = await scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'carol@example.com', active: false });
+    expect(user.status).toBe(201);
+    const replaced = await scim('PUT', `/Users/${user.body.id}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'carol@example.com', title: 'Analyst' });
+    expect(replaced.status).toBe(200);
+    expect(replaced.body).toMatchObject({ active: false, title: 'Analyst' });
+    // Stated, it is applied.
+    const enabled = await scim('PUT', `/Users/${user.body.id}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'carol@example.com', active: true });
+    expect(enabled.body).toMatchObject({ active: true });
   });
 
   it('PUT replaces the agent; an identical PUT is a no-op', async () => {

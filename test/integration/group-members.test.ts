@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { changeGroup, createGroup } from '../../src/app/directory/groups.js';
-import { createPerson } from '../../src/app/directory/people.js';
+import { createPerson, deletePerson } from '../../src/app/directory/people.js';
 import { RecordingQueue, scimContext, silentLogger, storeWithPolicy } from '../support/pipeline.js';
 import { STORE_ENGINES } from '../support/engines.js';
 
@@ -63,6 +63,21 @@ describe.each(STORE_ENGINES)('group member changes on %s', (_name, open) => {
     await expect(changeGroup(deps, scimContext(), outer.id, { addMemberIds: [bob.id] }, outer.version)).rejects.toMatchObject({ code: 'precondition_failed' });
     expect(await members()).toEqual([ann.id]);
     expect((await db.query<{ n: number }>('select count(*)::int as n from change_events')).rows[0]?.n).toBe(before);
+  });
+
+  it('deleting a member moves the version of each group it leaves (the group shows one member less)', async () => {
+    const { db, cleanup } = await open();
+    cleanups.push(cleanup);
+    const { store } = await storeWithPolicy(db);
+    const deps = { store, queue: new RecordingQueue(), clock: () => new Date(), logger: silentLogger };
+    const person = (userName: string) => createPerson(deps, scimContext(), { userName, externalId: null, displayName: null, active: true, attributes: {}, resource: { userName } });
+    const [ann, bob] = [await person('ann'), await person('bob')];
+    const left = await createGroup(deps, scimContext(), { displayName: 'Left', externalId: null, resource: {} }, [ann.id, bob.id]);
+    const other = await createGroup(deps, scimContext(), { displayName: 'Other', externalId: null, resource: {} }, [bob.id]);
+    await deletePerson(deps, scimContext(), ann.id, null);
+    expect(await store.memberIds(left.id)).toEqual([bob.id]);
+    expect((await store.getGroup('src', left.id))?.version).toBe(left.version + 1);
+    expect((await store.getGroup('src', other.id))?.version).toBe(other.version);
   });
 
   it('concurrent add and remove of one member apply in commit order (no lost update)', async () => {

@@ -12,6 +12,8 @@ export interface PeopleTx extends ChangeRecorderTx, PersonUpdatesTx {
   insertPerson(sourceId: string, id: string, write: PersonWrite, now: Date): Promise<PersonRecord>;
   updatePerson(id: string, write: PersonWrite, now: Date): Promise<PersonRecord>;
   softDeletePerson(id: string, now: Date): Promise<void>;
+  /** Locks the live groups `personId` is a member of, in id order (before the person: group writes lock in that order). */
+  lockGroupsOf(personId: string): Promise<void>;
   /** Ids of every group the person belongs to, directly or through nested groups. */
   groupIdsOf(personId: string): Promise<string[]>;
 }
@@ -68,6 +70,9 @@ export async function deletePerson(
   expectedVersion: ExpectedVersion,
 ): Promise<void> {
   const recomputePersonIds = await deps.store.transaction(async (tx) => {
+    // Its groups' versions move with the deletion (softDeletePerson); a group PATCH locks the group, then
+    // the member, so the groups are locked first here too.
+    await tx.lockGroupsOf(id);
     const current = await requirePerson(tx, context.sourceId, id, expectedVersion);
     const groupIds = await tx.groupIdsOf(id);
     const now = deps.clock();

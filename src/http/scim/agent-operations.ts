@@ -6,12 +6,12 @@ import type { DirectoryQuery, Page } from '../../app/directory/directory-query.j
 import type { GovernancePolicy } from '../../app/governance/policy.js';
 import type { Clock, Logger, Policy, WorkQueue } from '../../app/ports.js';
 import { LIST_RESPONSE } from './constants.js';
-import { AGENT_READ_ONLY, agentLocation, canonicalAgentAttribute, toAgentWrite, toScimAgent, writableAgent } from './agent-resource.js';
+import { AGENT_PATCH_READ_ONLY, agentLocation, canonicalAgentAttribute, toAgentWrite, toScimAgent, writableAgent } from './agent-resource.js';
 import { parseListRequest } from './list-query.js';
 import { notFound, type ResourceOperations, type ScimCall, type ScimResult } from './operations.js';
 import { applyPatch, parsePatchRequest } from './patch.js';
 import { parseProjection, project } from './projection.js';
-import { parseEtag } from './user-resource.js';
+import { omitsActive, parseEtag } from './user-resource.js';
 
 /** What SCIM `/Agents` needs: the agent use cases' transaction, two reads, and the policy that validates tools. */
 export interface AgentScimDeps {
@@ -69,7 +69,9 @@ export function agentOperations(deps: AgentScimDeps): ResourceOperations {
     },
     async replace(id, call) {
       const write = toAgentWrite(call.body);
-      await updateAgent(deps, agentContext(call), id, () => write, parseEtag(call.ifMatch));
+      // An omitted `active` keeps the agent's state (see omitsActive): a PUT does not resume a suspended agent.
+      const keepActive = omitsActive(call.body);
+      await updateAgent(deps, agentContext(call), id, (current) => (keepActive ? { ...write, active: current.state !== 'suspended' } : write), parseEtag(call.ifMatch));
       return represented(await read(id), call, 200);
     },
     async patch(id, call) {
@@ -78,7 +80,7 @@ export function agentOperations(deps: AgentScimDeps): ResourceOperations {
         deps,
         agentContext(call),
         id,
-        (current) => toAgentWrite(applyPatch(writableAgent(current, call.baseUrl), operations, { readOnly: AGENT_READ_ONLY, canonical: canonicalAgentAttribute }), current.name),
+        (current) => toAgentWrite(applyPatch(writableAgent(current, call.baseUrl), operations, { readOnly: AGENT_PATCH_READ_ONLY, canonical: canonicalAgentAttribute }), current.name),
         parseEtag(call.ifMatch),
       );
       const agent = await read(id);

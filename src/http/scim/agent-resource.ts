@@ -20,6 +20,8 @@ export { TETHER_AGENT_URN };
 
 /** Computed or server-assigned: ignored on input (RFC 7644 §3.5.1), refused by PATCH. */
 export const AGENT_READ_ONLY = ['id', 'meta', 'schemas', 'entitlements', 'groups', 'applications'];
+/** What a PATCH may not write: the read-only attributes, and the agent's lifecycle state (Tether's to set). */
+export const AGENT_PATCH_READ_ONLY = [...AGENT_READ_ONLY, `${TETHER_AGENT_URN}.state`];
 /** Held in columns, not in the stored representation. */
 const MAPPED = ['externalId', 'agentUserName', 'name', 'displayName', 'description', 'agentType', 'active', 'owners', TETHER_AGENT_URN];
 

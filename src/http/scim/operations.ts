@@ -10,7 +10,7 @@ import { toGroupWrite, toScimGroup } from './group-resource.js';
 import { parseListRequest } from './list-query.js';
 import { applyPatch, parsePatchRequest } from './patch.js';
 import { parseProjection, project, type Projection } from './projection.js';
-import { etag, parseEtag, toPersonWrite, toScimUser, userLocation } from './user-resource.js';
+import { etag, omitsActive, parseEtag, toPersonWrite, toScimUser, userLocation } from './user-resource.js';
 
 /**
  * One SCIM operation on Users or Groups, independent of HTTP: the router maps a request to it, and Bulk
@@ -126,7 +126,9 @@ export function scimOperations(deps: ScimOperationDeps, agents?: ResourceOperati
     },
     async replace(id: string, call: ScimCall): Promise<ScimResult> {
       const write = toPersonWrite(call.body);
-      const person = await updatePerson(deps.people, call.context(), id, () => write, expectedVersion(call));
+      const keepActive = omitsActive(call.body);
+      const person = await updatePerson(deps.people, call.context(), id,
+        (current) => (keepActive ? { ...write, active: current.active, resource: { ...write.resource, active: current.active } } : write), expectedVersion(call));
       return { status: 200, body: await userBody(person, call, projectionOf(call)), version: person.version };
     },
     async patch(id: string, call: ScimCall): Promise<ScimResult> {

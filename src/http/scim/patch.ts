@@ -150,12 +150,16 @@ function knownUrns(resource: Readonly<Json>): Set<string> {
 
 function applyAt(root: Json, path: ParsedPath, op: Op, value: unknown, context: Context, pathless: boolean): void {
   const [top, ...below] = path.keys as [string, ...string[]];
-  if (context.readOnly.has(top.toLowerCase())) {
+  // Read-only attributes are top-level names, or `urn.name` for one inside an extension.
+  const readOnlyDepth = context.readOnly.has(top.toLowerCase()) ? 1 : below.length > 0 && context.readOnly.has(`${top}.${below[0]}`.toLowerCase()) ? 2 : 0;
+  if (readOnlyDepth > 0) {
     // Okta's pathless group rename echoes `id`: like PUT (RFC 7644 §3.5.1) an unchanged or unstored
     // read-only value is ignored there. An explicit path to a read-only attribute is always refused.
-    const current = root[findKey(root, top) ?? top];
-    if (pathless && (current === undefined || (below.length === 0 && path.filter === null && deepEqual(current, value)))) return;
-    throw new AppError('mutability', 'read-only attribute', { detail: `Attribute ${top} is read-only`, meta: { path: path.keys.join('.') } });
+    const container = readOnlyDepth === 1 ? root : root[findKey(root, top) ?? top];
+    const name = readOnlyDepth === 1 ? top : (below[0] as string);
+    const current = isObject(container) ? container[findKey(container, name) ?? name] : undefined;
+    if (pathless && (current === undefined || (below.length === readOnlyDepth - 1 && path.filter === null && deepEqual(current, value)))) return;
+    throw new AppError('mutability', 'read-only attribute', { detail: `Attribute ${path.keys.slice(0, readOnlyDepth).join(':')} is read-only`, meta: { path: path.keys.join('.') } });
   }
   let parent = root;
   let key = findKey(root, top) ?? context.canonical(top);

@@ -78,15 +78,31 @@ export function toPersonWrite(body: unknown): PersonWrite {
   };
 }
 
+/**
+ * Whether a PUT body leaves `active` out. RFC 7644 §3.5.1 makes an omitted attribute unassigned, and RFC
+ * 7643 gives `active` no default; Tether keeps the current state then, because "unassigned" read as
+ * "active" would re-enable a deactivated sponsor, and give their agents their rights back, whenever a
+ * client replaces the user without restating it.
+ */
+export function omitsActive(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && !Object.keys(body).some((key) => key.toLowerCase() === 'active');
+}
+
 /** In place, on the fresh copy built by toPersonWrite: the spellings IdPs send → the RFC 7643 shapes. */
 function normaliseShapes(resource: Record<string, unknown>): void {
   for (const name of MULTI_VALUED) {
     const list = resource[name];
     if (!Array.isArray(list)) continue;
-    resource[name] = list.map((element: Record<string, unknown>) => {
+    const normalised = list.map((element: Record<string, unknown>) => {
       const primary = coerceBoolean(element['primary']);
       return typeof element['primary'] === 'string' && primary !== undefined ? { ...element, primary } : element;
     });
+    // RFC 7643 §2.4: "The primary attribute value 'true' MUST appear no more than once." (A PATCH that adds
+    // a new primary value clears the others before it gets here.)
+    if (normalised.filter((element) => element['primary'] === true).length > 1) {
+      throw new AppError('invalid_value', `${name}: more than one primary value`, { detail: `${name}: at most one value may have "primary": true (RFC 7643 §2.4)` });
+    }
+    resource[name] = normalised;
   }
   const enterprise = resource[ENTERPRISE_USER];
   if (enterprise === null || typeof enterprise !== 'object') return;
