@@ -8,6 +8,7 @@ import * as ldapSeenKeys from './migrations/007-ldap-seen-keys.js';
 import * as expiryAudit from './migrations/008-expiry-audit.js';
 import * as expiryNotifications from './migrations/009-expiry-notifications.js';
 import * as tokenNotifications from './migrations/010-token-notifications.js';
+import * as ldapDnCanonical from './migrations/011-ldap-dn-canonical.js';
 import type { Db } from './db.js';
 
 interface Migration {
@@ -28,6 +29,7 @@ const MIGRATIONS: readonly Migration[] = [
   { version: 8, ...expiryAudit },
   { version: 9, ...expiryNotifications },
   { version: 10, ...tokenNotifications },
+  { version: 11, ...ldapDnCanonical },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

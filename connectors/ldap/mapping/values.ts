@@ -2,6 +2,7 @@
  * Reading attribute values from search entries, with the shapes LDAP servers really send: missing
  * attributes, multi-valued ones, binary ones, and Active Directory's ranged `member;range=0-1499`.
  */
+import { parseDn } from '../../../src/domain/dn.js';
 
 /** A search entry as ldapts returns it (structurally), so mapping stays free of the client library. */
 export interface LdapEntry {
@@ -40,33 +41,8 @@ export function namingValue(entry: LdapEntry, attribute: string): string | null 
 
 /** The values the DN's first RDN gives `attribute` (lower case, escapes removed). */
 function rdnValues(dn: string, attribute: string): string[] {
-  const rdn = dn.split(/(?<!\\),/)[0] ?? '';
   const wanted = attribute.toLowerCase();
-  return rdn.split(/(?<!\\)\+/).flatMap((ava) => {
-    const at = ava.indexOf('=');
-    if (at < 0 || ava.slice(0, at).trim().toLowerCase() !== wanted) return [];
-    return [unescapeDnValue(ava.slice(at + 1).trim()).toLowerCase()];
-  });
-}
-
-/** An RDN value without its RFC 4514 escapes: `\,` is a comma, `\2C` the byte 0x2C (hex pairs may spell UTF-8). */
-function unescapeDnValue(value: string): string {
-  if (!value.includes('\\')) return value;
-  const bytes: Buffer[] = [];
-  for (let index = 0; index < value.length; index += 1) {
-    const char = value[index] as string;
-    const hex = char === '\\' ? /^[0-9a-fA-F]{2}/.exec(value.slice(index + 1, index + 3)) : null;
-    if (hex !== null) {
-      bytes.push(Buffer.from(hex[0], 'hex'));
-      index += 2;
-    } else if (char === '\\' && index + 1 < value.length) {
-      index += 1;
-      bytes.push(Buffer.from(value[index] as string, 'utf8'));
-    } else {
-      bytes.push(Buffer.from(char, 'utf8'));
-    }
-  }
-  return Buffer.concat(bytes).toString('utf8');
+  return (parseDn(dn)[0] ?? []).filter((ava) => ava.type === wanted && !ava.hex).map((ava) => ava.value.toLowerCase());
 }
 
 /** The first value as bytes: binary attributes (objectGUID, objectSid) must be requested as buffers. */

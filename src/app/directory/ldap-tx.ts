@@ -2,6 +2,7 @@
  * What every directory-sync apply step shares: the transaction port, the apply context, and DN
  * normalisation (member, manager and sponsor DNs are matched to mirrored entries through it).
  */
+import { canonicalDn } from '../../domain/dn.js';
 import type { ChangeContext } from './change-recorder.js';
 import type { GroupsTx } from './groups.js';
 import type { SyncBatchTx } from './ldap-batch-tx.js';
@@ -32,9 +33,12 @@ export interface ApplyContext {
   readonly now: Date;
 }
 
-/** Normalised DN used to match member values with entries (lower case, no spaces around separators). */
+/**
+ * Normalised DN used to match member, manager and sponsor values with entries: every spelling of one DN
+ * (escapes, case, spaces, AVA order) gives the same string (src/domain/dn.ts).
+ */
 export function normalizeDn(dn: string): string {
-  return dn.trim().replace(/\s*([,=+])\s*/g, '$1').toLowerCase();
+  return canonicalDn(dn);
 }
 
 /** The run's change context with one entry's directory time and the time its page was read. */
