@@ -75,7 +75,7 @@ export function unescapeDnValue(raw: string): string {
       index += 2;
     } else {
       if (char === '\\' && index + 1 < raw.length) index += 1;
-      bytes.push(...encoder.encode(raw[index] as string));
+      bytes.push(...encoder.encode(raw[index]));
     }
   }
   return decoder.decode(new Uint8Array(bytes));
