@@ -54,6 +54,10 @@ export async function runBulk(
     throw new AppError('payload_too_large', 'too many bulk operations', { detail: `A Bulk request may hold at most ${limits.maxOperations} operations` });
   }
   if (limits.readOnly) throw new AppError('forbidden', 'read-only credential', { detail: 'This credential is read-only' });
+  const duplicate = duplicateBulkId(request.data.Operations);
+  if (duplicate !== undefined) {
+    throw new AppError('invalid_value', 'duplicate bulkId', { detail: `bulkId ${JSON.stringify(duplicate.slice(0, 256))} is used by more than one operation` });
+  }
 
   const resolved = new Map<string, string>();
   const failedBulkIds = new Set<string>();
@@ -62,6 +66,7 @@ export async function runBulk(
   let pending = request.data.Operations.map((raw, index) => ({ raw, index }));
   const failOnErrors = request.data.failOnErrors ?? Number.POSITIVE_INFINITY;
 
+  const locate = (path: unknown) => locationOf(path, call.baseUrl, operations.resources, resolved);
   const record = (index: number, outcome: BulkOutcome) => {
     outcomes.set(index, outcome);
     if (Number(outcome.status) >= 400) errors += 1;
@@ -74,7 +79,8 @@ export async function runBulk(
       const parsed = operationSchema.safeParse(item.raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        record(item.index, failure(item.raw, new AppError('invalid_syntax', 'invalid bulk operation', { detail: `Operations[${item.index}].${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}` })));
+        const raw = item.raw as { path?: unknown } | null;
+        record(item.index, failure(item.raw, new AppError('invalid_syntax', 'invalid bulk operation', { detail: `Operations[${item.index}].${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}` }), locate(raw?.path)));
         continue;
       }
       const operation = parsed.data;
@@ -83,14 +89,14 @@ export async function runBulk(
       const broken = unresolved.find((reference) => failedBulkIds.has(reference) || !definedLater(pending, item.index, reference));
       if (broken !== undefined) {
         if (operation.bulkId !== undefined) failedBulkIds.add(operation.bulkId);
-        record(item.index, failure(operation, new AppError('uniqueness', 'unresolved bulkId', { detail: `bulkId:${broken} does not resolve to a created resource` }), 'conflict'));
+        record(item.index, failure(operation, new AppError('uniqueness', 'unresolved bulkId', { detail: `bulkId:${broken} does not resolve to a created resource` }), locate(operation.path), 'conflict'));
         continue;
       }
       if (unresolved.length > 0) {
         deferred.push(item);
         continue;
       }
-      const outcome = await runOne(operations, call, operation, resolved);
+      const outcome = await runOne(operations, call, operation, resolved, locate);
       if (Number(outcome.status) >= 400 && operation.bulkId !== undefined) failedBulkIds.add(operation.bulkId);
       record(item.index, outcome);
     }
@@ -98,7 +104,7 @@ export async function runBulk(
       // No progress: every remaining operation waits on another one (a cycle).
       for (const item of deferred) {
         const operation = operationSchema.parse(item.raw);
-        record(item.index, failure(operation, new AppError('uniqueness', 'circular bulkId reference', { detail: 'Circular bulkId references cannot be resolved' }), 'conflict'));
+        record(item.index, failure(operation, new AppError('uniqueness', 'circular bulkId reference', { detail: 'Circular bulkId references cannot be resolved' }), locate(operation.path), 'conflict'));
       }
       break;
     }
@@ -108,7 +114,13 @@ export async function runBulk(
   return { status: 200, body: { schemas: [BULK_RESPONSE], Operations: ordered } };
 }
 
-async function runOne(operations: ScimOperations, base: ScimCall, operation: BulkOperation, resolved: Map<string, string>): Promise<BulkOutcome> {
+async function runOne(
+  operations: ScimOperations,
+  base: ScimCall,
+  operation: BulkOperation,
+  resolved: Map<string, string>,
+  locate: (path: string) => string | undefined,
+): Promise<BulkOutcome> {
   try {
     const path = PATH.exec(substitutePath(operation.path, resolved));
     if (path === null) throw new AppError('invalid_path', 'bulk path', { detail: `Bulk path ${operation.path} must be /{Resource} or /{Resource}/{id} (Users, Groups, Agents)` });
@@ -129,27 +141,54 @@ async function runOne(operations: ScimOperations, base: ScimCall, operation: Bul
         : operation.method === 'PATCH' ? await operations.patch(resource, id, call)
         : await operations.remove(resource, id, call);
     }
-    const location = result.location ?? (id === undefined ? undefined : `${base.baseUrl}/${resource}/${id}`);
+    const location = result.location ?? locate(operation.path);
     return {
       method: operation.method,
       ...(operation.bulkId === undefined ? {} : { bulkId: operation.bulkId }),
       ...(result.version === undefined ? {} : { version: `W/"${result.version}"` }),
-      ...(location === undefined || operation.method === 'DELETE' ? {} : { location }),
+      ...(location === undefined ? {} : { location }),
       status: String(result.status),
     };
   } catch (error) {
     if (!isAppError(error) || error.code === 'internal') throw error;
-    return failure(operation, error);
+    return failure(operation, error, locate(operation.path));
   }
 }
 
-function failure(operation: unknown, error: AppError, code?: 'conflict'): BulkOutcome {
+/**
+ * RFC 7644 §3.7.3: every operation result but a failed POST carries `location`, the resource's URI in the
+ * URL form the request used — the path's resource and id, `bulkId:x` replaced once x is created. A POST
+ * path names no resource: its location is the created one's, or none.
+ */
+function locationOf(path: unknown, baseUrl: string, resources: readonly string[], resolved: ReadonlyMap<string, string>): string | undefined {
+  if (typeof path !== 'string') return undefined;
+  const match = PATH.exec(substitutePath(path, resolved));
+  const resource = resources.find((name) => name.toLowerCase() === match?.[1]?.toLowerCase());
+  return resource === undefined || match?.[2] === undefined ? undefined : `${baseUrl}/${resource}/${match[2]}`;
+}
+
+/** RFC 7644 §3.7: bulkId is unique within a request; a repeated one would make its references ambiguous. */
+function duplicateBulkId(operations: readonly unknown[]): string | undefined {
+  const seen = new Set<string>();
+  for (const operation of operations) {
+    const bulkId = (operation as { bulkId?: unknown } | null)?.bulkId;
+    if (typeof bulkId !== 'string') continue;
+    if (seen.has(bulkId)) return bulkId;
+    seen.add(bulkId);
+  }
+  return undefined;
+}
+
+function failure(operation: unknown, error: AppError, location: string | undefined, code?: 'conflict'): BulkOutcome {
   const { method, bulkId } = (operation ?? {}) as { method?: unknown; bulkId?: unknown };
   const body = scimErrorBody(error);
   const status = code === 'conflict' ? '409' : String(error.status);
+  const name = typeof method === 'string' ? method.toUpperCase() : 'UNKNOWN';
   return {
-    method: typeof method === 'string' ? method.toUpperCase() : 'UNKNOWN',
+    method: name,
     ...(typeof bulkId === 'string' ? { bulkId } : {}),
+    // A failed POST created nothing to locate (its path names no resource, or a wrong one).
+    ...(location === undefined || name === 'POST' ? {} : { location }),
     status,
     response: { ...body, status, ...(code === 'conflict' ? { scimType: 'invalidValue' } : {}) },
   };

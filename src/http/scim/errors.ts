@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { AppError, isAppError, type ErrorCode } from '../../domain/errors.js';
 import { ERROR_SCHEMA, SCIM_CONTENT_TYPE } from './constants.js';
@@ -23,6 +23,24 @@ export function scimErrorBody(error: AppError): Record<string, unknown> {
   const scimType = SCIM_TYPES[error.code];
   if (scimType !== undefined) body['scimType'] = scimType;
   return body;
+}
+
+/**
+ * Ends a route: 405 with `Allow` (RFC 9110 §15.5.6) for a method the endpoint does not serve; a method it
+ * serves goes on to the next handler (so it can also guard a path before the routes that would take it).
+ * A 405 is this transport's routing answer, not an application failure: no AppError code stands for it.
+ */
+export function methodNotAllowed(allowed: readonly string[]): RequestHandler {
+  const allow = allowed.join(', ');
+  return (request, response, next) => {
+    if (allowed.includes(request.method)) {
+      next();
+      return;
+    }
+    response.setHeader('Allow', allow);
+    const detail = `${request.method} is not supported on ${request.path}; allowed: ${allow}`;
+    response.status(405).type(SCIM_CONTENT_TYPE).send(JSON.stringify({ schemas: [ERROR_SCHEMA], status: '405', detail }));
+  };
 }
 
 export function sendScimError(response: Response, error: AppError): void {

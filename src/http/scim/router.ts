@@ -14,10 +14,11 @@ import { mountAgentRoutes } from './agent-routes.js';
 import { BULK_MAX_OPERATIONS, SCIM_CONTENT_TYPE } from './constants.js';
 import { runBulk } from './bulk.js';
 import { discoveryRouter } from './discovery.js';
-import { scimErrorHandler } from './errors.js';
+import { methodNotAllowed, scimErrorHandler } from './errors.js';
 import { etag, scimOperations, type ScimCall, type ScimResult } from './operations.js';
 import { searchAll } from './search-all.js';
 import { idParam, searchParams } from './request-params.js';
+import { parseEtag } from './user-resource.js';
 
 export interface ScimDeps {
   readonly people: PeopleDeps;
@@ -85,6 +86,21 @@ function wantsRepresentation(request: Request): boolean {
   return /^Okta SCIM Client/i.test(request.get('user-agent') ?? '');
 }
 
+/**
+ * RFC 9110 §13.1.2 If-None-Match on a read: true for `*` (the resource exists: it was just read) or when any
+ * tag of the list matches the version, compared weakly (`W/"3"` and `"3"` alike).
+ */
+function noneMatches(header: string | undefined, version: number): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => parseEtag(tag) === version);
+}
+
+/** The methods each kind of endpoint serves, for the 405 answers (and their `Allow`) of everything else. */
+const ITEM_METHODS = ['GET', 'PUT', 'PATCH', 'DELETE'];
+const COLLECTION_METHODS = ['GET', 'POST'];
+const POST_ONLY = ['POST'];
+
 /** The SCIM 2.0 service provider (RFC 7643 / 7644) for one or more sources; URL and credential select the source. */
 export function scimRouter(deps: ScimDeps): Router {
   const router = Router();
@@ -107,7 +123,12 @@ export function scimRouter(deps: ScimDeps): Router {
       wantsRepresentation: wantsRepresentation(request),
     };
   };
-  const reply = (response: Response, result: ScimResult) => {
+  const reply = (response: Response, answer: ScimResult) => {
+    // If-None-Match is evaluated here, once for every resource type: the operations only know a single tag.
+    const read = response.req.method === 'GET' || response.req.method === 'HEAD';
+    const result = read && answer.status === 200 && answer.version !== undefined && noneMatches(response.req.get('if-none-match'), answer.version)
+      ? { status: 304, version: answer.version }
+      : answer;
     if (result.version !== undefined) response.setHeader('ETag', etag(result.version));
     if (result.location !== undefined) response.setHeader('Location', result.location);
     if (result.body === undefined) {
@@ -118,32 +139,49 @@ export function scimRouter(deps: ScimDeps): Router {
   };
 
   // scimgateway's liveness probe: unauthenticated, plain text, says nothing about the data.
-  router.get('/ping', (_request, response) => {
-    response.type('text/plain').send('hello');
-  });
+  router.route('/ping')
+    .get((_request, response) => {
+      response.type('text/plain').send('hello');
+    })
+    .all(methodNotAllowed(['GET']));
   router.use(jsonBody(deps.maxBodyBytes));
   router.use(scimAuthentication(deps.authenticate, deps.scimAuth));
 
   // One route per path with its methods (not one per method and path): express tries every layer in order,
   // matching its path each time, and resource writes are the traffic that counts.
+  // `.search` before `/{Resource}/:id`, which would take it for an id (and answer a GET of it 404).
+  if (agents !== undefined) router.all('/Agents/.search', methodNotAllowed(POST_ONLY));
   for (const resource of ['Users', 'Groups'] as const) { // /Agents has its own routes (agent-routes.ts)
+    router.route(`/${resource}/.search`)
+      .post(async (request, response) => reply(response, await operations.list(resource, callOf(request), searchParams(request.body))))
+      .all(methodNotAllowed(POST_ONLY));
     router.route(`/${resource}/:id`)
       .patch(async (request, response) => reply(response, await operations.patch(resource, idParam(request), callOf(request))))
       .put(async (request, response) => reply(response, await operations.replace(resource, idParam(request), callOf(request))))
       .get(async (request, response) => reply(response, await operations.get(resource, idParam(request), callOf(request))))
-      .delete(async (request, response) => reply(response, await operations.remove(resource, idParam(request), callOf(request))));
+      .delete(async (request, response) => reply(response, await operations.remove(resource, idParam(request), callOf(request))))
+      .all(methodNotAllowed(ITEM_METHODS));
     router.route(`/${resource}`)
       .post(async (request, response) => reply(response, await operations.create(resource, callOf(request))))
-      .get(async (request, response) => reply(response, await operations.list(resource, callOf(request), request.query)));
-    router.post(`/${resource}/.search`, async (request, response) => reply(response, await operations.list(resource, callOf(request), searchParams(request.body))));
+      .get(async (request, response) => reply(response, await operations.list(resource, callOf(request), request.query)))
+      .all(methodNotAllowed(COLLECTION_METHODS));
   }
-  if (agents !== undefined) mountAgentRoutes(router, agents, callOf, reply);
+  if (agents !== undefined) {
+    mountAgentRoutes(router, agents, callOf, reply);
+    // agent-routes.ts mounts one layer per method: whatever none of them served ends here.
+    router.all('/Agents/:id', methodNotAllowed(ITEM_METHODS));
+    router.all('/Agents', methodNotAllowed(COLLECTION_METHODS));
+  }
   // After the resources: discovery is read once per client, so resource requests should not walk its routes.
-  router.use(discoveryRouter({ maxPayloadSize: deps.maxBodyBytes }));
-  router.post('/.search', async (request, response) => reply(response, await searchAll(operations, callOf(request), searchParams(request.body))));
-  router.post('/Bulk', async (request, response) => {
-    reply(response, await runBulk(operations, callOf(request), request.body, { maxOperations: BULK_MAX_OPERATIONS, readOnly: request.principal?.readOnly ?? false }));
-  });
+  router.use(discoveryRouter({ maxPayloadSize: deps.maxBodyBytes, baseUrl }));
+  router.route('/.search')
+    .post(async (request, response) => reply(response, await searchAll(operations, callOf(request), searchParams(request.body))))
+    .all(methodNotAllowed(POST_ONLY));
+  router.route('/Bulk')
+    .post(async (request, response) => {
+      reply(response, await runBulk(operations, callOf(request), request.body, { maxOperations: BULK_MAX_OPERATIONS, readOnly: request.principal?.readOnly ?? false }));
+    })
+    .all(methodNotAllowed(POST_ONLY));
 
   router.use((request, _response, next) => {
     next(new AppError('not_found', 'no such endpoint', { detail: `No SCIM endpoint ${request.method} ${request.path}` }));

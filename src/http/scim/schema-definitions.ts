@@ -86,7 +86,7 @@ const GROUP_ATTRIBUTES: Attribute[] = [
   attribute('displayName', 'A human-readable name for the group; grant rules match it', { required: true }),
   attribute('members', 'Members of the group (users or groups)', {
     type: 'complex', multiValued: true,
-    subAttributes: [attribute('value', 'Member id', { mutability: 'immutable' }), attribute('display', 'Member name', { mutability: 'readOnly' }), attribute('type', 'User or Group', { mutability: 'immutable' })],
+    subAttributes: [attribute('value', 'Member id', { mutability: 'immutable' }), attribute('display', 'Member label: the one the client writes is stored and returned'), attribute('type', 'User or Group', { mutability: 'immutable' })],
   }),
 ];
 

@@ -11,12 +11,13 @@ const RESOURCES = 'Users|Groups|Agents|Bulk|Schemas|ResourceTypes|ServiceProvide
  *   {any prefix ending in /v2}/{baseEntity}/{Resource}
  * The prefix is greedy, so `/scim/v2/Users` is the prefix `/scim/v2` with no baseEntity, and `/v2/Users`
  * is the prefix `/v2`. A single segment before the resource without a `/v2` prefix is a baseEntity.
- * Resource names match case-insensitively, like the rest of the SCIM routes.
+ * Resource names match case-insensitively, like the rest of the SCIM routes. A resource name is never read
+ * as a baseEntity: `/Users/.search` is the resource `Users` and `/.search`, not baseEntity `Users` and `.search`.
  */
-const URL_FORM = new RegExp(`^(?<prefix>(?:/[^/]+)*?/v2)?(?:/(?<base>[^/]+))?/(?<resource>${RESOURCES})(?<rest>/.*)?$`, 'i');
+const URL_FORM = new RegExp(`^(?<prefix>(?:/[^/]+)*?/v2)?(?:/(?!(?:${RESOURCES})/)(?<base>[^/]+))?/(?<resource>${RESOURCES})(?<rest>/.*)?$`, 'i');
 
-/** Segments that cannot be a baseEntity. */
-const RESERVED_BASE = new RegExp(`^(${RESOURCES}|v2)$`, 'i');
+/** A segment that cannot be a baseEntity either (resource names are excluded by URL_FORM itself). */
+const RESERVED_BASE = /^v2$/i;
 
 export interface ScimAddress {
   /** The source named in the URL, if any (`{baseEntity}`); validated by the SCIM router. */
@@ -39,7 +40,7 @@ export function matchScimUrl(path: string): { address: ScimAddress; internalPath
   const prefix = groups['prefix'] ?? '';
   const base = groups['base'];
   const resource = groups['resource'] ?? '';
-  // `/scim/v2/v2/Users` or a baseEntity that is itself a resource name is not a form we accept.
+  // `/scim/v2/v2/Users` is not a form we accept.
   if (base !== undefined && RESERVED_BASE.test(base)) return null;
   const baseEntity = base === undefined ? null : safeDecode(base);
   if (baseEntity === null && base !== undefined) return null;

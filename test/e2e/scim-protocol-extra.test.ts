@@ -1,0 +1,199 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../support/http.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { startPrivateRedis, uniquePrefix, type PrivateRedis } from '../support/redis.js';
+import { startTether, writeConfig, type TetherProcess } from '../support/tether-process.js';
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const CORE_AGENT = 'urn:ietf:params:scim:schemas:core:2.0:Agent';
+const TETHER_AGENT = 'urn:tether:params:scim:schemas:extension:agent:1.0';
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
+const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+
+/** URL forms of the SCIM root (docs/scim.md), each with the source the bootstrap token may use. */
+const FORMS = ['/scim/v2', '', '/hr', '/scim/v2/hr', '/tenant/a/v2'];
+
+/** RFC 7644 / RFC 9110 details over real HTTP: Bulk bulkIds and locations, conditional reads, 405, discovery. */
+describe('SCIM protocol: Bulk locations, If-None-Match lists, 405, discovery', () => {
+  let database: TestDatabase;
+  let redis: PrivateRedis;
+  let tether: TetherProcess;
+  const at = (path: string, method = 'GET', body?: unknown, headers?: Record<string, string>) => call(`${tether.url}${path}`, method, tether.scimToken, body, headers);
+  const scim = (path: string, method = 'GET', body?: unknown, headers?: Record<string, string>) => at(`/scim/v2${path}`, method, body, headers);
+  const countUsers = async (userName: string) => (await scim(`/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`)).body.totalResults as number;
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ migrate: false });
+    redis = await startPrivateRedis();
+    const configPath = writeConfig(`
+sources: [{ id: hr, kind: scim }, { id: eng, kind: scim }]
+tools: [{ id: crm.read, system: crm, risk: read }]
+grantRules: []
+targets: []
+`);
+    tether = await startTether({ configPath, databaseUrl: database.url, redisUrl: redis.url, queuePrefix: uniquePrefix('scimextra'), env: { LOG_LEVEL: 'warn' } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await tether?.stop();
+    await redis?.stop();
+    await database?.drop();
+  });
+
+  it('refuses a Bulk request that repeats a bulkId, before running any of it', async () => {
+    const response = await scim('/Bulk', 'POST', {
+      schemas: [BULK_REQUEST],
+      Operations: [
+        { method: 'POST', path: '/Users', bulkId: 'twice', data: { userName: 'twice-1@example.com' } },
+        { method: 'POST', path: '/Users', bulkId: 'once', data: { userName: 'once@example.com' } },
+        { method: 'POST', path: '/Users', bulkId: 'twice', data: { userName: 'twice-2@example.com' } },
+      ],
+    });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ schemas: [ERROR], status: '400', scimType: 'invalidValue' });
+    expect(response.body.detail).toContain('"twice"');
+    for (const userName of ['twice-1@example.com', 'once@example.com', 'twice-2@example.com']) expect(await countUsers(userName)).toBe(0);
+  });
+
+  it('gives every Bulk result but a failed POST the location of its resource, in the URL form used', async () => {
+    const kept = (await scim('/Users', 'POST', { userName: 'bulk-kept@example.com' })).body.id as string;
+    const doomed = (await scim('/Users', 'POST', { userName: 'bulk-doomed@example.com' })).body.id as string;
+    const missing = '00000000-0000-4000-8000-000000000000';
+    for (const form of ['/scim/v2', '/hr']) {
+      const response = await at(`${form}/Bulk`, 'POST', {
+        schemas: [BULK_REQUEST],
+        Operations: [
+          { method: 'PUT', path: `/Users/${kept}`, version: 'W/"99"', data: { userName: 'bulk-kept@example.com', title: 'stale' } },
+          { method: 'DELETE', path: `/Users/${missing}` },
+          { method: 'PATCH', path: `/users/${kept}`, data: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: form }] } },
+          { method: 'POST', path: '/Users', bulkId: 'new', data: { userName: `bulk-new${form.replaceAll('/', '-')}@example.com` } },
+          { method: 'PATCH', path: '/Users/bulkId:new', data: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'new' }] } },
+          { method: 'POST', path: '/Users', bulkId: 'bad', data: { displayName: 'no userName' } },
+          ...(form === '/hr' ? [{ method: 'DELETE', path: `/Users/${doomed}` }] : []),
+        ],
+      });
+      expect(response.status).toBe(200);
+      const [put, deleteMissing, patch, post, patchNew, failedPost, deleted] = response.body.Operations as Record<string, unknown>[];
+      const base = `${tether.url}${form}`;
+      expect(put).toMatchObject({ method: 'PUT', status: '412', location: `${base}/Users/${kept}` });
+      expect(deleteMissing).toMatchObject({ method: 'DELETE', status: '404', location: `${base}/Users/${missing}` });
+      expect(patch).toMatchObject({ method: 'PATCH', status: '204', location: `${base}/Users/${kept}` });
+      expect(post?.['location']).toMatch(new RegExp(`^${base}/Users/[0-9a-f-]{36}$`));
+      expect(patchNew).toMatchObject({ method: 'PATCH', status: '204', location: post?.['location'] });
+      expect(failedPost).toMatchObject({ method: 'POST', status: '400' });
+      expect(failedPost).not.toHaveProperty('location');
+      if (form === '/hr') expect(deleted).toMatchObject({ method: 'DELETE', status: '204', location: `${base}/Users/${doomed}` });
+    }
+  });
+
+  it('answers If-None-Match with a list of tags or * by 304, for Users, Groups and Agents', async () => {
+    const user = await scim('/Users', 'POST', { schemas: [USER], userName: 'conditional@example.com' });
+    const group = await scim('/Groups', 'POST', { schemas: [GROUP], displayName: 'Conditional' });
+    const agent = await scim('/Agents', 'POST', {
+      schemas: [CORE_AGENT, TETHER_AGENT],
+      agentUserName: 'conditional-bot',
+      owners: [{ value: user.body.id }],
+      [TETHER_AGENT]: { purpose: 'Tests conditional reads', requestedTools: ['crm.read'] },
+    });
+    expect(agent.status).toBe(201);
+    for (const created of [user, group, agent]) {
+      const location = new URL(created.headers.get('location') as string).pathname;
+      const tag = created.headers.get('etag') as string;
+      const bare = tag.replace(/^W\//, '');
+      for (const header of [`W/"7000", ${tag}`, `"7000",${bare}`, '*', ` * `]) {
+        const read = await at(location, 'GET', undefined, { 'If-None-Match': header });
+        expect([location, header, read.status]).toEqual([location, header, 304]);
+        expect(read.headers.get('etag')).toBe(tag);
+        expect(read.body).toBeNull();
+      }
+      const changed = await at(location, 'GET', undefined, { 'If-None-Match': 'W/"7000", W/"7001"' });
+      expect(changed.status).toBe(200);
+      expect(changed.body.id).toBe(created.body.id);
+    }
+    const gone = await scim('/Users/00000000-0000-4000-8000-000000000000', 'GET', undefined, { 'If-None-Match': '*' });
+    expect(gone.status).toBe(404);
+  });
+
+  it('answers 405 with Allow for a method an endpoint does not serve, in every URL form', async () => {
+    const id = (await scim('/Users', 'POST', { userName: 'methods@example.com' })).body.id as string;
+    const cases: [string, string, string][] = [
+      ['PUT', '/Users', 'GET, POST'],
+      ['DELETE', '/Users', 'GET, POST'],
+      ['PATCH', '/Groups', 'GET, POST'],
+      ['DELETE', '/Agents', 'GET, POST'],
+      ['POST', `/Users/${id}`, 'GET, PUT, PATCH, DELETE'],
+      ['POST', `/Groups/${id}`, 'GET, PUT, PATCH, DELETE'],
+      ['POST', `/Agents/${id}`, 'GET, PUT, PATCH, DELETE'],
+      ['GET', '/Users/.search', 'POST'],
+      ['DELETE', '/Groups/.search', 'POST'],
+      ['GET', '/Agents/.search', 'POST'],
+      ['GET', '/.search', 'POST'],
+      ['GET', '/Bulk', 'POST'],
+      ['DELETE', '/ServiceProviderConfig', 'GET'],
+      ['POST', '/Schemas', 'GET'],
+      ['PUT', '/ResourceTypes/User', 'GET'],
+    ];
+    for (const form of FORMS) {
+      for (const [method, path, allow] of cases) {
+        const response = await at(`${form}${path}`, method, method === 'GET' || method === 'DELETE' ? undefined : {});
+        const shown = `${method} ${form}${path}`;
+        expect([shown, response.status]).toEqual([shown, 405]);
+        expect(response.headers.get('allow'), shown).toBe(allow);
+        expect(response.headers.get('content-type'), shown).toContain('application/scim+json');
+        expect(response.body, shown).toMatchObject({ schemas: [ERROR], status: '405' });
+      }
+      // Still served: the methods the endpoints do serve, `.search` included, in every form.
+      const search = await at(`${form}/Users/.search`, 'POST', { filter: 'userName eq "methods@example.com"' });
+      expect([form, search.status, search.body.totalResults]).toEqual([form, 200, 1]);
+      expect([form, (await at(`${form}/Agents/.search`, 'POST', {})).status]).toEqual([form, 200]);
+    }
+    expect((await scim('/Nope', 'DELETE')).status).toBe(404);
+    expect((await scim('/Nope')).status).toBe(404);
+    expect((await scim(`/Users/${id}/extra`, 'POST', {})).status).toBe(404);
+    // Nothing was written by any of them.
+    expect((await scim(`/Users/${id}`)).body.meta.version).toBe('W/"1"');
+  });
+
+  it('serves discovery with absolute locations in the form used, and refuses a filter with 403', async () => {
+    for (const form of FORMS) {
+      const base = `${tether.url}${form}`;
+      const config = await at(`${form}/ServiceProviderConfig`);
+      expect(config.body.meta).toEqual({ resourceType: 'ServiceProviderConfig', location: `${base}/ServiceProviderConfig` });
+      const types = await at(`${form}/ResourceTypes`);
+      expect(types.body.Resources.map((type: { meta: { location: string } }) => type.meta.location))
+        .toEqual([`${base}/ResourceTypes/User`, `${base}/ResourceTypes/Group`, `${base}/ResourceTypes/Agent`]);
+      expect((await at(`${form}/ResourceTypes/Group`)).body.meta.location).toBe(`${base}/ResourceTypes/Group`);
+      const schemas = await at(`${form}/Schemas`);
+      for (const schema of schemas.body.Resources as { id: string; meta: { location: string } }[]) expect(schema.meta.location).toBe(`${base}/Schemas/${schema.id}`);
+      expect((await at(`${form}/Schemas/${USER}`)).body.meta.location).toBe(`${base}/Schemas/${USER}`);
+    }
+    for (const path of ['/Schemas', '/ResourceTypes', '/ServiceProviderConfig', '/ResourceTypes/User', `/Schemas/${GROUP}`]) {
+      const filtered = await scim(`${path}?filter=${encodeURIComponent('id eq "x"')}`);
+      expect([path, filtered.status]).toEqual([path, 403]);
+      expect(filtered.body).toMatchObject({ schemas: [ERROR], status: '403' });
+    }
+  });
+
+  it('advertises group member labels as writable, since a written display is stored and returned', async () => {
+    const group = (await scim(`/Schemas/${GROUP}`)).body;
+    const members = group.attributes.find((attribute: { name: string }) => attribute.name === 'members');
+    expect(members.subAttributes.find((attribute: { name: string }) => attribute.name === 'display')).toMatchObject({ mutability: 'readWrite' });
+    const user = (await scim('/Users', 'POST', { userName: 'labelled@example.com' })).body.id as string;
+    const created = await scim('/Groups', 'POST', { displayName: 'Labelled', members: [{ value: user, display: 'Written label' }] });
+    expect(created.body.members).toEqual([expect.objectContaining({ value: user, display: 'Written label' })]);
+  });
+
+  it('accepts and discards a password in PATCH as in POST and PUT (changePassword: never stored)', async () => {
+    const created = await scim('/Users', 'POST', { userName: 'password@example.com', password: 'ignored' });
+    expect(created.status).toBe(201);
+    expect(created.body).not.toHaveProperty('password');
+    const patch = await scim(`/Users/${created.body.id as string}`, 'PATCH', { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { password: 'x123' } }] });
+    expect(patch.status).toBe(204);
+    // Nothing stored: the version does not move and the password is not returned.
+    expect(patch.headers.get('etag')).toBe('W/"1"');
+    expect((await scim(`/Users/${created.body.id as string}`)).body).not.toHaveProperty('password');
+    expect((await scim('/ServiceProviderConfig')).body.changePassword).toEqual({ supported: false });
+  });
+});
