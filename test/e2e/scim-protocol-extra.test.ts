@@ -116,6 +116,28 @@ targets: []
     expect(gone.status).toBe(404);
   });
 
+  it('honours If-Match lists on writes: a listed current tag passes, tags that name no current version get 412', async () => {
+    const user = await scim('/Users', 'POST', { schemas: [USER], userName: 'if-match@example.com' });
+    const group = await scim('/Groups', 'POST', { schemas: [GROUP], displayName: 'If-Match' });
+    const agent = await scim('/Agents', 'POST', {
+      schemas: [CORE_AGENT, TETHER_AGENT], agentUserName: 'if-match-bot', owners: [{ value: user.body.id }],
+      [TETHER_AGENT]: { purpose: 'Tests conditional writes', requestedTools: ['crm.read'] },
+    });
+    for (const created of [user, group, agent]) {
+      const location = new URL(created.headers.get('location') as string).pathname;
+      const patch = (value: string, ifMatch: string) => at(location, 'PATCH',
+        { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value }] }, { 'If-Match': ifMatch });
+      for (const stale of ['W/"7000", W/"7001"', '"not-a-version"', 'W/"7000",']) {
+        const refused = await patch('never', stale);
+        expect([location, stale, refused.status, refused.body?.status]).toEqual([location, stale, 412, '412']);
+      }
+      const tag = (await at(location, 'GET')).headers.get('etag') as string;
+      const accepted = await patch('listed', `W/"7000", ${tag}`);
+      expect([location, accepted.status]).toEqual([location, 204]);
+      expect((await at(location, 'GET')).body.displayName).toBe('listed');
+    }
+  });
+
   it('answers 405 with Allow for a method an endpoint does not serve, in every URL form', async () => {
     const id = (await scim('/Users', 'POST', { userName: 'methods@example.com' })).body.id as string;
     const cases: [string, string, string][] = [

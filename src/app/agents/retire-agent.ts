@@ -1,3 +1,4 @@
+import type { ExpectedVersion } from '../expected-version.js';
 import { enqueueAfterCommit } from '../directory/people.js';
 import type { AgentChangeContext } from './agent-write.js';
 import { lockLiveAgent, recordAgentChange, type AgentChangeDeps, type AgentChangeTx } from './update-agent.js';
@@ -7,7 +8,7 @@ import { lockLiveAgent, recordAgentChange, type AgentChangeDeps, type AgentChang
  * audit), its state becomes `retired`, and its sponsor's recompute revokes every right it still holds
  * through the normal pipeline. A retired agent is gone for SCIM: reads answer 404.
  */
-export async function retireAgent(deps: AgentChangeDeps<AgentChangeTx>, context: AgentChangeContext, id: string, expectedRevision: number | null): Promise<void> {
+export async function retireAgent(deps: AgentChangeDeps<AgentChangeTx>, context: AgentChangeContext, id: string, expectedRevision: ExpectedVersion): Promise<void> {
   const sponsorId = await deps.store.transaction(async (tx) => {
     const current = await lockLiveAgent(tx, id, expectedRevision);
     const now = deps.clock();

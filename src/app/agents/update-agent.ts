@@ -10,6 +10,7 @@ import {
 } from './agent-write.js';
 import { validateTools } from './register-agent.js';
 import { changedFields, kindOf, nextState, sameSet } from './agent-transitions.js';
+import { describeExpected, versionMatches, type ExpectedVersion } from '../expected-version.js';
 
 /** The columns an update rewrites; the store bumps `revision` and `updated_at` with them. */
 export type { AgentRowChange } from './agent-write.js';
@@ -48,7 +49,7 @@ export async function updateAgent(
   context: AgentChangeContext,
   id: string,
   produce: (current: ProvisionedAgent) => AgentWrite,
-  expectedRevision: number | null,
+  expectedRevision: ExpectedVersion,
 ): Promise<void> {
   const sponsorId = await deps.store.transaction(async (tx) => {
     const current = await lockLiveAgent(tx, id, expectedRevision);
@@ -82,11 +83,11 @@ export async function updateAgent(
 }
 
 /** The live agent, locked, at the revision the client expects (SCIM If-Match), or an AppError. */
-export async function lockLiveAgent(tx: AgentChangeTx, id: string, expectedRevision: number | null): Promise<ProvisionedAgent> {
+export async function lockLiveAgent(tx: AgentChangeTx, id: string, expectedRevision: ExpectedVersion): Promise<ProvisionedAgent> {
   const current = await tx.lockProvisionedAgent(id);
   if (current === null) throw new AppError('not_found', `Agent ${id} not found`, { detail: `Resource ${id} not found` });
-  if (expectedRevision !== null && expectedRevision !== current.revision) {
-    throw new AppError('precondition_failed', 'version mismatch', { detail: `Resource ${id} has changed since version ${expectedRevision}` });
+  if (expectedRevision !== null && !versionMatches(expectedRevision, current.revision)) {
+    throw new AppError('precondition_failed', 'version mismatch', { detail: `Resource ${id} has changed since version ${describeExpected(expectedRevision)}` });
   }
   return current;
 }

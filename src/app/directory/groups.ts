@@ -4,6 +4,7 @@ import type { Clock, Logger, WorkQueue } from '../ports.js';
 import type { GroupMember, GroupRecord, GroupWrite } from '../records.js';
 import { recordDirectoryChange, type ChangeContext, type ChangeRecorderTx } from './change-recorder.js';
 import { startEnqueueAfterCommit, type ExpectedVersion } from './people.js';
+import { describeExpected, versionMatches } from '../expected-version.js';
 
 export interface GroupsTx extends ChangeRecorderTx {
   lockGroup(sourceId: string, id: string): Promise<GroupRecord | null>;
@@ -251,9 +252,9 @@ async function requireGroup(
 ): Promise<GroupRecord> {
   const current = await tx.lockGroup(sourceId, id);
   if (current === null) throw new AppError('not_found', `Group ${id} not found`, { detail: `Resource ${id} not found` });
-  if (expectedVersion !== null && expectedVersion !== current.version) {
+  if (expectedVersion !== null && !versionMatches(expectedVersion, current.version)) {
     throw new AppError('precondition_failed', 'version mismatch', {
-      detail: `Resource ${id} has changed since version ${expectedVersion}`,
+      detail: `Resource ${id} has changed since version ${describeExpected(expectedVersion)}`,
     });
   }
   return current;

@@ -4,6 +4,7 @@ import type { Clock, Logger, WorkQueue } from '../ports.js';
 import type { PersonRecord, PersonWrite } from '../records.js';
 import { recordDirectoryChange, type ChangeContext, type ChangeRecorderTx } from './change-recorder.js';
 import { personUpdates, startEnqueueAfterCommit, stateOf, type ExpectedVersion, type PersonUpdates, type PersonUpdatesTx } from './person-updates.js';
+import { describeExpected, versionMatches } from '../expected-version.js';
 
 export interface PeopleTx extends ChangeRecorderTx, PersonUpdatesTx {
   /** Locks the row for the rest of the transaction; null when absent or deleted. */
@@ -99,9 +100,9 @@ async function requirePerson(
 ): Promise<PersonRecord> {
   const current = await tx.lockPerson(sourceId, id);
   if (current === null) throw new AppError('not_found', `User ${id} not found`, { detail: `Resource ${id} not found` });
-  if (expectedVersion !== null && expectedVersion !== current.version) {
+  if (expectedVersion !== null && !versionMatches(expectedVersion, current.version)) {
     throw new AppError('precondition_failed', 'version mismatch', {
-      detail: `Resource ${id} has changed since version ${expectedVersion}`,
+      detail: `Resource ${id} has changed since version ${describeExpected(expectedVersion)}`,
     });
   }
   return current;

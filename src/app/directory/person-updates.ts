@@ -13,6 +13,7 @@ import { groupCommit, type GroupCommit, type Outcome } from '../group-commit.js'
 import type { Clock, Logger, WorkQueue } from '../ports.js';
 import type { PersonRecord, PersonWrite } from '../records.js';
 import { changeRows, type BatchChangeRecorderTx, type ChangeContext } from './change-recorder.js';
+import { describeExpected, versionMatches, type ExpectedVersion } from '../expected-version.js';
 
 export interface PersonUpdatesTx extends BatchChangeRecorderTx {
   /**
@@ -35,8 +36,7 @@ export interface PersonUpdatesDeps {
   readonly logger: Logger;
 }
 
-/** Optimistic concurrency: the version the client last saw (SCIM If-Match), or null for "any". */
-export type ExpectedVersion = number | null;
+export type { ExpectedVersion } from '../expected-version.js';
 
 export interface PersonUpdate {
   readonly context: ChangeContext;
@@ -118,11 +118,11 @@ function plan(update: PersonUpdate, current: PersonRecord | undefined): Plan {
   if (current === undefined || current.sourceId !== update.context.sourceId) {
     return { outcome: { ok: false, error: new AppError('not_found', `User ${update.id} not found`, { detail: `Resource ${update.id} not found` }) } };
   }
-  if (update.expectedVersion !== null && update.expectedVersion !== current.version) {
+  if (update.expectedVersion !== null && !versionMatches(update.expectedVersion, current.version)) {
     return {
       outcome: {
         ok: false,
-        error: new AppError('precondition_failed', 'version mismatch', { detail: `Resource ${update.id} has changed since version ${update.expectedVersion}` }),
+        error: new AppError('precondition_failed', 'version mismatch', { detail: `Resource ${update.id} has changed since version ${describeExpected(update.expectedVersion)}` }),
       },
     };
   }

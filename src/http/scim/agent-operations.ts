@@ -11,7 +11,7 @@ import { parseListRequest } from './list-query.js';
 import { notFound, type ResourceOperations, type ScimCall, type ScimResult } from './operations.js';
 import { applyPatch, parsePatchRequest } from './patch.js';
 import { parseProjection, project } from './projection.js';
-import { omitsActive, parseEtag } from './user-resource.js';
+import { ifMatchVersions, omitsActive, parseEtag } from './user-resource.js';
 
 /** What SCIM `/Agents` needs: the agent use cases' transaction, two reads, and the policy that validates tools. */
 export interface AgentScimDeps {
@@ -71,7 +71,7 @@ export function agentOperations(deps: AgentScimDeps): ResourceOperations {
       const write = toAgentWrite(call.body);
       // An omitted `active` keeps the agent's state (see omitsActive): a PUT does not resume a suspended agent.
       const keepActive = omitsActive(call.body);
-      await updateAgent(deps, agentContext(call), id, (current) => (keepActive ? { ...write, active: current.state !== 'suspended' } : write), parseEtag(call.ifMatch));
+      await updateAgent(deps, agentContext(call), id, (current) => (keepActive ? { ...write, active: current.state !== 'suspended' } : write), ifMatchVersions(call.ifMatch));
       return represented(await read(id), call, 200);
     },
     async patch(id, call) {
@@ -81,14 +81,14 @@ export function agentOperations(deps: AgentScimDeps): ResourceOperations {
         agentContext(call),
         id,
         (current) => toAgentWrite(applyPatch(writableAgent(current, call.baseUrl), operations, { readOnly: AGENT_PATCH_READ_ONLY, canonical: canonicalAgentAttribute }), current.name),
-        parseEtag(call.ifMatch),
+        ifMatchVersions(call.ifMatch),
       );
       const agent = await read(id);
       if (!call.wantsRepresentation) return { status: 204, version: agent.revision };
       return represented(agent, call, 200);
     },
     async remove(id, call) {
-      await retireAgent(deps, agentContext(call), id, parseEtag(call.ifMatch));
+      await retireAgent(deps, agentContext(call), id, ifMatchVersions(call.ifMatch));
       return { status: 204 };
     },
   };

@@ -10,7 +10,8 @@ import { toGroupWrite, toScimGroup } from './group-resource.js';
 import { parseListRequest } from './list-query.js';
 import { applyPatch, parsePatchRequest } from './patch.js';
 import { parseProjection, project, type Projection } from './projection.js';
-import { etag, omitsActive, parseEtag, toPersonWrite, toScimUser, userLocation } from './user-resource.js';
+import { etag, ifMatchVersions, omitsActive, parseEtag, toPersonWrite, toScimUser, userLocation } from './user-resource.js';
+import type { ExpectedVersion } from '../../app/expected-version.js';
 
 /**
  * One SCIM operation on Users or Groups, independent of HTTP: the router maps a request to it, and Bulk
@@ -68,8 +69,8 @@ export interface ScimOperations {
 }
 
 /** If-Match: the version the client expects (412 on mismatch); `*` or absent means any. */
-function expectedVersion(call: ScimCall): number | null {
-  return parseEtag(call.ifMatch);
+function expectedVersion(call: ScimCall): ExpectedVersion {
+  return ifMatchVersions(call.ifMatch);
 }
 
 function projectionOf(call: ScimCall): Projection {

@@ -4,6 +4,7 @@ import type { PersonRecord, PersonWrite } from '../../app/records.js';
 import { CORE_USER, ENTERPRISE_USER } from './constants.js';
 import { coerceBoolean } from './patch.js';
 import { assertStorable, canonicalUserAttribute } from './attribute-names.js';
+import type { ExpectedVersion } from '../../app/expected-version.js';
 
 /** Never stored, never returned (RFC 7643 §4.1.1 `password` is writeOnly). */
 const WRITE_ONLY = new Set(['password']);
@@ -171,6 +172,17 @@ export function etag(version: number): string {
 }
 
 /** Parses If-Match / If-None-Match values of the form W/"n" or "n"; `*` and junk give null. */
+/**
+ * If-Match as the versions it accepts: null when absent or `*` (any), else every listed tag that names a
+ * version of ours (RFC 9110 §13.1.1; weak and strong compared alike, as SCIM versions are weak). A header
+ * that names none of ours accepts nothing: the write is refused with 412, never applied blindly.
+ */
+export function ifMatchVersions(header: string | undefined): ExpectedVersion {
+  if (header === undefined || header.trim() === '*') return null;
+  const versions = header.split(',').map((tag) => parseEtag(tag)).filter((version): version is number => version !== null);
+  return versions.length === 1 ? (versions[0] as number) : versions;
+}
+
 export function parseEtag(header: string | undefined): number | null {
   if (header === undefined) return null;
   const match = /^(?:W\/)?"(\d+)"$/.exec(header.trim());
