@@ -52,6 +52,7 @@ export const AGENT_MAPPING: ResourceMapping = {
     active: { sql: `(a.state <> 'suspended')`, type: 'boolean' },
     'meta.created': { sql: 'a.created_at', type: 'timestamp' },
     'meta.lastmodified': { sql: 'a.updated_at', type: 'timestamp' },
+    'meta.resourcetype': { sql: `'Agent'`, type: 'citext' },
     [`${EXT}:purpose`]: { sql: 'a.purpose', type: 'citext' },
     [`${EXT}:environment`]: { sql: 'a.environment', type: 'citext' },
     [`${EXT}:state`]: { sql: 'a.state', type: 'citext' },
@@ -64,10 +65,4 @@ export const AGENT_MAPPING: ResourceMapping = {
   },
   canonical: CANONICAL,
   caseExact: new Set(['externalid']),
-};
-
-/** Columns usable in sortBy; anything else sorts by creation order. */
-export const AGENT_SORT: Readonly<Record<string, string>> = {
-  id: 'a.id', agentusername: 'lower(a.name)', name: 'lower(a.name)', displayname: 'lower(a.display_name)', externalid: 'a.external_id',
-  agenttype: 'lower(a.agent_type)', 'meta.created': 'a.created_at', 'meta.lastmodified': 'a.updated_at',
 };

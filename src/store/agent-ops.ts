@@ -6,9 +6,9 @@ import type { AgentRecord, DelegationRecord, EntitlementVersionRecord } from '..
 import type { Denial } from '../domain/entitlements.js';
 import type { SuccessionState } from '../domain/succession.js';
 import type { Entitlement } from '../domain/types.js';
-import { AGENT_MAPPING, AGENT_SORT } from './agent-mapping.js';
+import { AGENT_MAPPING } from './agent-mapping.js';
 import type { Queryable } from './db.js';
-import { filterToSql, SqlParams } from './filter-sql.js';
+import { filterToSql, orderBySql, SqlParams } from './filter-sql.js';
 import { toAgent, type AgentRow } from './rows.js';
 import { isUuid } from './ids.js';
 
@@ -102,8 +102,7 @@ export function agentOps(q: Queryable) {
       const params = new SqlParams();
       const where = [`a.state <> 'retired'`];
       if (query.filter !== null) where.push(filterToSql(query.filter, AGENT_MAPPING, params));
-      const sort = query.sortBy === null ? undefined : AGENT_SORT[query.sortBy.toLowerCase()];
-      const order = sort === undefined ? 'a.created_at, a.id' : `${sort} ${query.sortOrder === 'descending' ? 'desc' : 'asc'} nulls last, a.id`;
+      const order = orderBySql(query.sortBy, query.sortOrder, AGENT_MAPPING);
       const whereSql = where.join(' and ');
       const total = await q.query<{ n: number }>(`select count(*)::int as n from agents a where ${whereSql}`, params.values);
       const totalResults = total.rows[0]?.n ?? 0;

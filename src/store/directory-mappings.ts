@@ -1,5 +1,5 @@
 import type { FilterValue } from '../app/directory/directory-query.js';
-import type { ResourceMapping, SqlParams } from './filter-sql.js';
+import { textCompare, type ResourceMapping, type SqlParams } from './filter-sql.js';
 import { isUuid } from './ids.js';
 
 export const ENTERPRISE_URN = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -40,6 +40,13 @@ function membershipExists(params: SqlParams, memberSql: string, groupSql: string
     : `exists (select 1 from memberships m where m.member_id = ${memberSql} and m.group_id = ${param}::uuid)`;
 }
 
+/** `groups.display eq "Sales"`: the display name of a direct group, case-insensitive as the schema says. */
+function groupDisplayMatches(params: SqlParams, alias: string, value: FilterValue, op: string): string {
+  const groups = `memberships m join groups g on g.id = m.group_id and g.deleted_at is null where m.member_id = ${alias}.id`;
+  if (op === 'pr') return `exists (select 1 from ${groups} and coalesce(g.display_name, '') <> '')`;
+  return `exists (select 1 from ${groups} and ${textCompare('g.display_name', op, value, false, params)})`;
+}
+
 export const USER_MAPPING: ResourceMapping = {
   alias: 'p',
   columns: {
@@ -50,9 +57,12 @@ export const USER_MAPPING: ResourceMapping = {
     active: { sql: 'p.active', type: 'boolean' },
     'meta.created': { sql: 'p.created_at', type: 'timestamp' },
     'meta.lastmodified': { sql: 'p.updated_at', type: 'timestamp' },
+    // Not stored: every row of the table is of the one type, so `meta.resourceType eq "User"` is a constant.
+    'meta.resourcetype': { sql: `'User'`, type: 'citext' },
   },
   relations: {
     'groups.value': (params, alias, value, op) => membershipExists(params, `${alias}.id`, '', value, op, 'group'),
+    'groups.display': groupDisplayMatches,
   },
   canonical: CANONICAL,
   caseExact: new Set(['x509certificates.value', 'externalid']),
@@ -66,20 +76,11 @@ export const GROUP_MAPPING: ResourceMapping = {
     externalid: { sql: 'g.external_id', type: 'text' },
     'meta.created': { sql: 'g.created_at', type: 'timestamp' },
     'meta.lastmodified': { sql: 'g.updated_at', type: 'timestamp' },
+    'meta.resourcetype': { sql: `'Group'`, type: 'citext' },
   },
   relations: {
     'members.value': (params, alias, value, op) => membershipExists(params, '', `${alias}.id`, value, op, 'member'),
   },
   canonical: CANONICAL,
   caseExact: new Set(['externalid']),
-};
-
-/** Columns usable in sortBy; anything else sorts by creation order. */
-export const USER_SORT: Readonly<Record<string, string>> = {
-  id: 'p.id', username: 'lower(p.user_name)', externalid: 'p.external_id', displayname: 'lower(p.display_name)',
-  'meta.created': 'p.created_at', 'meta.lastmodified': 'p.updated_at', active: 'p.active',
-};
-export const GROUP_SORT: Readonly<Record<string, string>> = {
-  id: 'g.id', displayname: 'lower(g.display_name)', externalid: 'g.external_id',
-  'meta.created': 'g.created_at', 'meta.lastmodified': 'g.updated_at',
 };

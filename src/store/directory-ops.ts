@@ -4,8 +4,8 @@ import type { DirectoryQuery, Page } from '../app/directory/directory-query.js';
 import type { SponsorRef } from '../app/agents/register-agent.js';
 import type { GroupMember, GroupRecord, GroupWrite, PersonRecord, PersonWrite } from '../app/records.js';
 import type { Queryable } from './db.js';
-import { filterToSql, SqlParams } from './filter-sql.js';
-import { GROUP_MAPPING, GROUP_SORT, USER_MAPPING, USER_SORT } from './directory-mappings.js';
+import { filterToSql, orderBySql, SqlParams } from './filter-sql.js';
+import { GROUP_MAPPING, USER_MAPPING } from './directory-mappings.js';
 import { isUniqueViolation, toGroup, toPerson, type GroupRow, type PersonRow } from './rows.js';
 import { isUuid } from './ids.js';
 import { hot } from './prepared.js';
@@ -369,7 +369,7 @@ export function directoryReader(q: Queryable) {
     },
 
     async listPersons(sourceId: string, query: DirectoryQuery): Promise<Page<PersonRecord>> {
-      const page = await listPage<PersonRow>(q, 'persons p', PERSON_COLUMNS.split(', ').map((c) => `p.${c}`).join(', '), USER_MAPPING, USER_SORT, sourceId, query);
+      const page = await listPage<PersonRow>(q, 'persons p', PERSON_COLUMNS.split(', ').map((c) => `p.${c}`).join(', '), USER_MAPPING, sourceId, query);
       return { totalResults: page.totalResults, items: page.rows.map(toPerson) };
     },
 
@@ -383,7 +383,7 @@ export function directoryReader(q: Queryable) {
     },
 
     async listGroups(sourceId: string, query: DirectoryQuery): Promise<Page<GroupRecord>> {
-      const page = await listPage<GroupRow>(q, 'groups g', GROUP_COLUMNS.split(', ').map((c) => `g.${c}`).join(', '), GROUP_MAPPING, GROUP_SORT, sourceId, query);
+      const page = await listPage<GroupRow>(q, 'groups g', GROUP_COLUMNS.split(', ').map((c) => `g.${c}`).join(', '), GROUP_MAPPING, sourceId, query);
       return { totalResults: page.totalResults, items: page.rows.map(toGroup) };
     },
 
@@ -423,7 +423,6 @@ async function listPage<Row>(
   table: string,
   columns: string,
   mapping: typeof USER_MAPPING,
-  sortColumns: Readonly<Record<string, string>>,
   sourceId: string,
   query: DirectoryQuery,
 ): Promise<{ totalResults: number; rows: Row[] }> {
@@ -431,9 +430,7 @@ async function listPage<Row>(
   const source = params.add(sourceId);
   const where = [`${mapping.alias}.source_id = ${source}`, `${mapping.alias}.deleted_at is null`];
   if (query.filter !== null) where.push(filterToSql(query.filter, mapping, params));
-  const sort = query.sortBy === null ? undefined : sortColumns[query.sortBy.toLowerCase()];
-  const direction = query.sortOrder === 'descending' ? 'desc' : 'asc';
-  const order = sort === undefined ? `${mapping.alias}.created_at, ${mapping.alias}.id` : `${sort} ${direction} nulls last, ${mapping.alias}.id`;
+  const order = orderBySql(query.sortBy, query.sortOrder, mapping);
   const whereSql = where.join(' and ');
   const total = await q.query<{ n: number }>(`select count(*) as n from ${table} where ${whereSql}`, params.values);
   const totalResults = total.rows[0]?.n ?? 0;

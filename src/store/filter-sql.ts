@@ -50,15 +50,21 @@ export function filterToSql(filter: Filter, mapping: ResourceMapping, params: Sq
   }
 }
 
+/** Own entries only: a path such as `constructor` must not find Object.prototype members. */
+function entry<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** `groups` means `groups.value`; `groups.display` is its own relation. Each relation checks its value's type. */
+function relationOf(key: string, mapping: ResourceMapping) {
+  return entry(mapping.relations, key) ?? entry(mapping.relations, `${key}.value`);
+}
+
 function compareSql(path: string, op: string, value: FilterValue, mapping: ResourceMapping, params: SqlParams): string {
   const key = path.toLowerCase();
-  const relation = mapping.relations[key] ?? mapping.relations[`${key}.value`];
-  if (relation !== undefined) {
-    // Relations (members, groups) hold ids: a value that is not a UUID names nothing and must not reach a ::uuid cast.
-    if (op === 'eq' && !(isUuid(value))) return 'false';
-    return relation(params, mapping.alias, value, op);
-  }
-  const column = mapping.columns[key];
+  const relation = relationOf(key, mapping);
+  if (relation !== undefined) return relation(params, mapping.alias, value, op);
+  const column = entry(mapping.columns, key);
   if (column !== undefined) return columnCompare(column, op, value, params);
   const { jsonArray, leaf } = jsonPath(path, mapping);
   const caseExact = mapping.caseExact.has(key);
@@ -98,7 +104,8 @@ function columnCompare(column: Column, op: string, value: FilterValue, params: S
 
 const ORDER_OPS: Readonly<Record<string, string>> = { gt: '>', ge: '>=', lt: '<', le: '<=' };
 
-function textCompare(sql: string, op: string, value: FilterValue, caseExact: boolean, params: SqlParams): string {
+/** `sql op value` for a text expression; exported for relations that compare a joined column (groups.display). */
+export function textCompare(sql: string, op: string, value: FilterValue, caseExact: boolean, params: SqlParams): string {
   if (value === null) {
     if (op === 'eq') return `${sql} is null`;
     if (op === 'ne') return `${sql} is not null`;
@@ -129,9 +136,9 @@ function textCompare(sql: string, op: string, value: FilterValue, caseExact: boo
 
 function presentSql(path: string, mapping: ResourceMapping): string {
   const key = path.toLowerCase();
-  const relation = mapping.relations[key] ?? mapping.relations[`${key}.value`];
+  const relation = relationOf(key, mapping);
   if (relation !== undefined) return relation(new SqlParams(), mapping.alias, null, 'pr');
-  const column = mapping.columns[key];
+  const column = entry(mapping.columns, key);
   if (column !== undefined) return column.type === 'text' || column.type === 'citext' ? `coalesce(${column.sql}, '') <> ''` : `${column.sql} is not null`;
   const { jsonArray, leaf } = jsonPath(path, mapping);
   if (jsonArray !== null) {
@@ -144,8 +151,10 @@ function presentSql(path: string, mapping: ResourceMapping): string {
 
 function valuePathSql(path: string, inner: Filter, mapping: ResourceMapping, params: SqlParams): string {
   const key = path.toLowerCase();
-  if (mapping.relations[`${key}.value`] !== undefined && inner.op !== 'and' && inner.op !== 'or' && 'path' in inner && inner.path.toLowerCase() === 'value') {
-    return filterToSql({ ...inner, path: `${path}.value` }, mapping, params);
+  // `groups[display eq "Sales"]` is `groups.display eq "Sales"`: a relation answers one sub-attribute at a time.
+  const term = 'path' in inner && inner.op !== 'valuePath' ? inner : null;
+  if (term !== null && entry(mapping.relations, `${key}.${term.path.toLowerCase()}`) !== undefined) {
+    return filterToSql({ ...term, path: `${path}.${term.path}` }, mapping, params);
   }
   const { jsonArray } = jsonPath(`${path}.value`, mapping);
   if (jsonArray === null) throw invalid(`${path} is not a multi-valued attribute`);
@@ -207,6 +216,50 @@ export function splitUrn(path: string): { urn: string | null; attribute: string 
   if (!path.toLowerCase().startsWith('urn:')) return { urn: null, attribute: path };
   const index = path.lastIndexOf(':');
   return { urn: path.slice(0, index), attribute: path.slice(index + 1) };
+}
+
+/**
+ * ORDER BY for sortBy (RFC 7644 §3.4.2.3), resolved like a filter path: a column sorts on the column, a JSON
+ * attribute on its value, a multi-valued one on its primary (else first) element. Strings sort
+ * case-insensitively unless caseExact. Ties, and no sortBy at all, keep a stable order by id. The result holds
+ * only SQL written here and canonical attribute names, never the text the client sent.
+ */
+export function orderBySql(sortBy: string | null, sortOrder: 'ascending' | 'descending', mapping: ResourceMapping): string {
+  const { alias } = mapping;
+  if (sortBy === null) return `${alias}.created_at, ${alias}.id`;
+  return `${sortExpression(sortBy, mapping)} ${sortOrder === 'descending' ? 'desc' : 'asc'} nulls last, ${alias}.id`;
+}
+
+function sortExpression(path: string, mapping: ResourceMapping): string {
+  const key = path.toLowerCase();
+  const column = entry(mapping.columns, key);
+  if (column !== undefined) return column.type === 'citext' ? `lower(${column.sql})` : column.sql;
+  // Relations (groups, members) have no value of their own to sort by; an unknown name sorts nothing. Both would
+  // be a silent no-op, so they are refused.
+  if (relationOf(key, mapping) !== undefined || !knownAttribute(key, mapping)) {
+    throw new AppError('invalid_value', `sortBy ${path}`, { detail: `sortBy "${path.slice(0, 200)}" is not an attribute Tether can sort by` });
+  }
+  const { jsonArray, leaf } = jsonPath(path, mapping);
+  if (jsonArray === null) return mapping.caseExact.has(key) ? (leaf as string) : `lower(${leaf as string})`;
+  const element = `(select e ->> ${quoteLiteral(leaf as string)} from jsonb_array_elements(case when jsonb_typeof(${jsonArray}) = 'array' then ${jsonArray} else '[]'::jsonb end) with ordinality as x(e, n)
+      order by coalesce(lower(e ->> 'primary'), '') = 'true' desc, n limit 1)`;
+  return mapping.caseExact.has(key.includes('.') ? key : `${key}.value`) ? element : `lower(${element})`;
+}
+
+/**
+ * Whether a lower-case path names a singular or multi-valued attribute the mapping knows. The canonical map also
+ * holds bare sub-attribute names (`familyname`, `value`) for use inside value filters: those are not top-level
+ * attributes, and a complex attribute (`name`, an extension URN) has no value of its own.
+ */
+function knownAttribute(key: string, mapping: ResourceMapping): boolean {
+  const names = [...mapping.canonical.keys()];
+  const complex = !MULTI_VALUED.has(key) && names.some((name) => name.startsWith(`${key}.`) || name.startsWith(`${key}:`));
+  if (complex || !/^[\w$.:-]+$/.test(key)) return false;
+  if (splitUrn(key).urn !== null) return mapping.canonical.has(key);
+  const segments = key.split('.');
+  if (segments.length === 2) return mapping.canonical.has(key) || (MULTI_VALUED.has(segments[0] as string) && mapping.canonical.has(segments[1] as string));
+  if (segments.length !== 1 || !mapping.canonical.has(key)) return false;
+  return MULTI_VALUED.has(key) || !names.some((name) => name.endsWith(`.${key}`) || name.endsWith(`:${key}`));
 }
 
 /** xsd:dateTime with a four-digit year: Date.parse alone takes "1" or "+275760-09-13", which PostgreSQL refuses. */

@@ -9,6 +9,7 @@ const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
 const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
 /** RFC 7644 protocol features over real HTTP: URL forms, PATCH responses, Bulk, root search, discovery. */
 describe('SCIM protocol: URL forms, PATCH responses, Bulk, root search', () => {
@@ -242,5 +243,103 @@ targets: []
     const filtered = await scim('/.search', 'POST', { filter: 'displayName eq "Search Group"' });
     expect(filtered.body.totalResults).toBe(1);
     expect(filtered.body.Resources[0].displayName).toBe('Search Group');
+  });
+
+  const filtered = (resource: string, filter: string, extra = '') => scim(`/${resource}?filter=${encodeURIComponent(filter)}${extra}`);
+
+  it('reads filter strings as JSON strings: \\\\ is one backslash, \\u escapes a code point, a bad escape is invalidFilter', async () => {
+    const created = await scim('/Users', 'POST', { schemas: [USER], userName: 'CONTOSO\\jdoe' });
+    expect(created.status).toBe(201);
+    await scim('/Users', 'POST', { schemas: [USER], userName: 'ann.json@example.com' });
+    const escaped = await filtered('Users', 'userName eq "CONTOSO\\\\jdoe"');
+    expect(escaped.body.totalResults).toBe(1);
+    expect(escaped.body.Resources[0].userName).toBe('CONTOSO\\jdoe');
+    expect((await filtered('Users', 'userName eq "\\u0061nn.json@example.com"')).body.totalResults).toBe(1);
+    // Bare words stay literal, as identity providers send them.
+    expect((await filtered('Users', 'userName eq CONTOSO\\jdoe')).body.totalResults).toBe(1);
+    const bad = await filtered('Users', 'userName eq "CONTOSO\\jdoe"');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ schemas: [ERROR], status: '400', scimType: 'invalidFilter' });
+  });
+
+  it('understands core-URN-qualified names in filter and attributes, and whole extension URNs in attributes', async () => {
+    const created = await scim('/Users', 'POST', {
+      schemas: [USER, ENTERPRISE], userName: 'urn.ann@example.com', title: 'Lead',
+      [ENTERPRISE]: { employeeNumber: '42', department: 'Sales' },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    await scim('/Groups', 'POST', { schemas: [GROUP], displayName: 'URN Group' });
+
+    const byUrn = await filtered('Users', `${USER}:userName eq "urn.ann@example.com"`);
+    expect(byUrn.body.totalResults).toBe(1);
+    expect((await filtered('Groups', `${GROUP}:displayName eq "URN Group"`)).body.totalResults).toBe(1);
+
+    const projected = await scim(`/Users/${id}?attributes=${encodeURIComponent(`${USER}:userName`)}`);
+    expect(projected.body).toEqual({ schemas: [USER, ENTERPRISE], id, userName: 'urn.ann@example.com' });
+
+    const extension = await filtered('Users', 'userName eq "urn.ann@example.com"', `&attributes=${encodeURIComponent(ENTERPRISE)}`);
+    expect(extension.body.Resources[0]).toEqual({ schemas: [USER, ENTERPRISE], id, [ENTERPRISE]: { employeeNumber: '42', department: 'Sales' } });
+
+    for (const excluded of [ENTERPRISE, `title,${ENTERPRISE}`]) {
+      const without = await scim(`/Users/${id}?excludedAttributes=${encodeURIComponent(excluded)}`);
+      expect(without.status).toBe(200);
+      expect(without.body[ENTERPRISE]).toBeUndefined();
+      expect(without.body.userName).toBe('urn.ann@example.com');
+    }
+    const searched = await scim('/Users/.search', 'POST', { filter: `${USER}:title eq "Lead"`, attributes: [`${USER}:userName`, ENTERPRISE] });
+    expect(searched.body.Resources).toEqual([{ schemas: [USER, ENTERPRISE], id, userName: 'urn.ann@example.com', [ENTERPRISE]: { employeeNumber: '42', department: 'Sales' } }]);
+  });
+
+  it('sorts by any attribute a filter reaches: multi-valued ones by the primary (else first) value, ties by id', async () => {
+    const people = [
+      { userName: 'sort-c@example.com', title: 'beta', name: { familyName: 'Zed' }, emails: [{ value: 'z@x.example', type: 'home' }, { value: 'a@x.example', primary: true }], [ENTERPRISE]: { employeeNumber: '2', manager: { value: 'm2' } } },
+      { userName: 'sort-a@example.com', title: 'Alpha', name: { familyName: 'young' }, emails: [{ value: 'm@x.example' }, { value: 'b@x.example' }], [ENTERPRISE]: { employeeNumber: '3', manager: { value: 'm1' } } },
+      { userName: 'sort-b@example.com', title: 'gamma' },
+    ];
+    for (const person of people) expect((await scim('/Users', 'POST', { schemas: [USER, ENTERPRISE], ...person })).status).toBe(201);
+    const order = async (sortBy: string, sortOrder = 'ascending') => {
+      const response = await filtered('Users', 'userName sw "sort-"', `&sortBy=${encodeURIComponent(sortBy)}&sortOrder=${sortOrder}`);
+      expect(response.status, sortBy).toBe(200);
+      return (response.body.Resources as { userName: string }[]).map((user) => user.userName.slice(5, 6));
+    };
+    expect(await order('title')).toEqual(['a', 'c', 'b']);
+    expect(await order('TITLE', 'descending')).toEqual(['b', 'c', 'a']);
+    expect(await order('name.familyName')).toEqual(['a', 'c', 'b']);
+    expect(await order('emails')).toEqual(['c', 'a', 'b']);
+    expect(await order('emails.value', 'descending')).toEqual(['a', 'c', 'b']);
+    expect(await order(`${ENTERPRISE}:employeeNumber`)).toEqual(['c', 'a', 'b']);
+    expect(await order(`${ENTERPRISE}:manager.value`, 'descending')).toEqual(['c', 'a', 'b']);
+    expect(await order(`${USER}:userName`, 'descending')).toEqual(['c', 'b', 'a']);
+    const searched = await scim('/Users/.search', 'POST', { filter: 'userName sw "sort-"', sortBy: 'title', sortOrder: 'descending' });
+    expect((searched.body.Resources as { userName: string }[]).map((user) => user.userName)).toEqual(['sort-b@example.com', 'sort-c@example.com', 'sort-a@example.com']);
+
+    for (const sortBy of ['noSuchAttribute', 'name', 'groups']) {
+      const unknown = await scim(`/Users?sortBy=${sortBy}`);
+      expect(unknown.status, sortBy).toBe(400);
+      expect(unknown.body).toMatchObject({ schemas: [ERROR], scimType: 'invalidValue', detail: expect.stringContaining(sortBy) as unknown });
+    }
+  });
+
+  it('filters on meta.resourceType and on groups.display (case-insensitive)', async () => {
+    const user = await scim('/Users', 'POST', { schemas: [USER], userName: 'rtype@example.com' });
+    const userId = user.body.id as string;
+    const group = await scim('/Groups', 'POST', { schemas: [GROUP], displayName: 'Resource Type Sales', members: [{ value: userId }] });
+    const groupId = group.body.id as string;
+    const users = (await scim('/Users?count=0')).body.totalResults as number;
+    const groups = (await scim('/Groups?count=0')).body.totalResults as number;
+    expect((await filtered('Users', 'meta.resourceType eq "User"', '&count=0')).body.totalResults).toBe(users);
+    expect((await filtered('Users', 'meta.resourceType eq "Group"', '&count=0')).body.totalResults).toBe(0);
+    expect((await filtered('Groups', 'meta.resourceType eq "group"', '&count=0')).body.totalResults).toBe(groups);
+    expect((await filtered('Groups', 'meta.resourceType eq "User"', '&count=0')).body.totalResults).toBe(0);
+    const root = await scim('/.search', 'POST', { filter: 'meta.resourceType eq "Group"', count: 0 });
+    expect(root.body.totalResults).toBe(groups);
+
+    for (const filter of ['groups.display eq "resource type sales"', 'groups[display eq "Resource Type Sales"]', 'groups.display sw "Resource Type"', `groups.value eq "${groupId}"`]) {
+      const found = await filtered('Users', filter);
+      expect(found.status, filter).toBe(200);
+      expect((found.body.Resources as { id: string }[]).map((resource) => resource.id), filter).toEqual([userId]);
+    }
+    expect((await filtered('Users', 'groups.display eq "No Such Group"')).body.totalResults).toBe(0);
   });
 });

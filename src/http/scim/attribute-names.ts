@@ -20,6 +20,22 @@ export function canonicalGroupAttribute(name: string): string {
   return GROUP_BY_LOWER.get(name.toLowerCase()) ?? name;
 }
 
+/** A core schema URN (User, Group, Agent) names no container: core attributes are top-level. */
+const CORE_SCHEMA = /^urn:ietf:params:scim:schemas:core:2\.0:[A-Za-z]+$/i;
+const CORE_SCHEMA_PREFIX = /^urn:ietf:params:scim:schemas:core:2\.0:[A-Za-z]+:/i;
+
+export function isCoreSchema(name: string): boolean {
+  return CORE_SCHEMA.test(name);
+}
+
+/**
+ * RFC 7644 §3.10: an attribute path may be qualified with its schema URN wherever one is allowed, so
+ * `urn:ietf:params:scim:schemas:core:2.0:User:name.givenName` is `name.givenName` (as PATCH paths read it).
+ */
+export function withoutCoreSchema(path: string): string {
+  return path.replace(CORE_SCHEMA_PREFIX, '');
+}
+
 /** RFC 7643 §2.1 ATTRNAME, or a schema URN (extension attributes live under their URN). */
 const ATTRIBUTE_NAME = /^(?:[A-Za-z][\w$-]*|urn:[A-Za-z0-9][\w.:-]*)$/;
 /** Deeper than any SCIM schema (enterprise manager.value is 3); beyond it, nesting is abuse. */

@@ -1,6 +1,7 @@
 import { parse, type Filter as ParsedFilter } from 'scim2-parse-filter';
 import { AppError } from '../../domain/errors.js';
 import type { Filter } from '../../app/directory/directory-query.js';
+import { storableText, withoutCoreSchema } from './attribute-names.js';
 
 const MAX_FILTER_LENGTH = 4096;
 /** Logical nesting (and / or / not / value paths) beyond this is abuse, not a directory query. */
@@ -13,20 +14,26 @@ export function parseScimFilter(text: string): Filter {
   if (text.length > MAX_FILTER_LENGTH) throw invalid('filter is too long');
   // PostgreSQL text cannot hold NUL; no attribute value can contain it, so such a filter is malformed.
   if (text.includes('\u0000')) throw invalid('filter contains a NUL character');
-  const ast = parseLenient(text);
-  const terms = { count: 0 };
-  return convert(ast, 0, terms);
+  const { ast, strings } = parseLenient(text);
+  return convert(ast, 0, { count: 0, strings });
+}
+
+interface Parsed {
+  readonly ast: ParsedFilter;
+  /** The decoded string values; the AST holds their index in their place. */
+  readonly strings: readonly string[];
 }
 
 /** Strict parse first; only if that fails, retry with bare-word values quoted (`userName eq abc`). */
-function parseLenient(text: string): ParsedFilter {
+function parseLenient(text: string): Parsed {
   try {
-    return parse(text);
-  } catch {
+    return parseDecoded(text);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
     const quoted = quoteBareValues(text);
     if (quoted !== text) {
       try {
-        return parse(quoted);
+        return parseDecoded(quoted);
       } catch {
         // fall through: report the filter as sent
       }
@@ -35,7 +42,31 @@ function parseLenient(text: string): ParsedFilter {
   }
 }
 
-const QUOTED = /"(?:[^"\\]|\\.)*"/g;
+/**
+ * A compValue string is a JSON string (RFC 7644 §3.4.2.2, RFC 8259 §7): `\\` is one backslash, `\u0061` is
+ * `a`. The parser library only unescapes `\"` (it keeps every other backslash), so each string is decoded
+ * here and the library sees its index instead — a plain string it cannot misread.
+ */
+function parseDecoded(text: string): Parsed {
+  const strings: string[] = [];
+  const indexed = text.replace(QUOTED, (literal) => `"${strings.push(decodeString(literal)) - 1}"`);
+  return { ast: parse(indexed), strings };
+}
+
+function decodeString(literal: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(literal);
+  } catch {
+    throw invalid(`${literal.slice(0, 200)} is not a valid JSON string (RFC 8259 §7 escapes)`);
+  }
+  // PostgreSQL text holds neither NUL nor lone surrogates; no stored value contains them.
+  if (typeof value !== 'string' || !storableText(value)) throw invalid('filter strings must not contain NUL characters or unpaired surrogates');
+  return value;
+}
+
+/** A JSON string token, as the parser library delimits it. */
+const QUOTED = /"(?:[^"\\]|\\[\s\S])*"/g;
 /** `attrPath op word`, where the word is not JSON (true / false / null / a number). */
 const BARE_VALUE = /(^|[\s([])([A-Za-z][\w.:$-]*\s+(?:eq|ne|co|sw|ew|gt|ge|lt|le)\s+)([^\s"()[\]]+)/gi;
 const JSON_LITERAL = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)$/i;
@@ -59,7 +90,12 @@ function quoteSegment(segment: string): string {
     JSON_LITERAL.test(word) ? whole : `${before}${head}${JSON.stringify(word)}`);
 }
 
-function convert(node: ParsedFilter, depth: number, terms: { count: number }): Filter {
+interface Context {
+  count: number;
+  readonly strings: readonly string[];
+}
+
+function convert(node: ParsedFilter, depth: number, terms: Context): Filter {
   if (depth > MAX_FILTER_DEPTH) throw invalid(`filter is nested more than ${MAX_FILTER_DEPTH} levels deep`);
   switch (node.op) {
     case 'and':
@@ -69,22 +105,24 @@ function convert(node: ParsedFilter, depth: number, terms: { count: number }): F
       return { op: 'not', filter: convert((node as { filter: ParsedFilter }).filter, depth + 1, terms) };
     case '[]': {
       const valuePath = node as { attrPath: string; valFilter: ParsedFilter };
-      return { op: 'valuePath', path: valuePath.attrPath, filter: convert(valuePath.valFilter, depth + 1, terms) };
+      return { op: 'valuePath', path: withoutCoreSchema(valuePath.attrPath), filter: convert(valuePath.valFilter, depth + 1, terms) };
     }
     case 'pr':
       count(terms);
-      return { op: 'pr', path: (node as { attrPath: string }).attrPath };
+      return { op: 'pr', path: withoutCoreSchema((node as { attrPath: string }).attrPath) };
     case 'eq': case 'ne': case 'co': case 'sw': case 'ew': case 'gt': case 'ge': case 'lt': case 'le': {
       count(terms);
       const compare = node as { attrPath: string; compValue: string | number | boolean | null };
-      return { op: node.op, path: compare.attrPath, value: compare.compValue };
+      const value = typeof compare.compValue === 'string' ? terms.strings[Number(compare.compValue)] : compare.compValue;
+      if (value === undefined) throw invalid('filter value could not be read');
+      return { op: node.op, path: withoutCoreSchema(compare.attrPath), value };
     }
     default:
       throw invalid(`unsupported filter operator ${(node as { op: string }).op}`);
   }
 }
 
-function count(terms: { count: number }): void {
+function count(terms: Context): void {
   terms.count += 1;
   if (terms.count > MAX_FILTER_TERMS) throw invalid(`filter has more than ${MAX_FILTER_TERMS} comparisons`);
 }

@@ -1,6 +1,7 @@
 import { AppError } from '../../domain/errors.js';
 import type { DirectoryQuery } from '../../app/directory/directory-query.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './constants.js';
+import { withoutCoreSchema } from './attribute-names.js';
 import { parseScimFilter } from './filter.js';
 import { parseProjection, type Projection } from './projection.js';
 
@@ -32,13 +33,15 @@ export function parseListRequest(params: Readonly<Record<string, unknown>>): Lis
     throw new AppError('invalid_value', 'sortOrder', { detail: 'sortOrder must be "ascending" or "descending"' });
   }
   const sortBy = get('sortBy');
+  if (sortBy !== undefined && typeof sortBy !== 'string') throw new AppError('invalid_value', 'sortBy', { detail: 'sortBy must be one attribute name' });
   return {
     query: {
       filter: filterText === undefined || filterText.trim() === '' ? null : parseScimFilter(filterText),
       // Past the last result the page is empty; the cap keeps the SQL offset inside bigint.
       startIndex: Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, integer(get('startIndex'), 'startIndex') ?? 1)),
       count: Math.min(MAX_PAGE_SIZE, Math.max(0, integer(get('count'), 'count') ?? DEFAULT_PAGE_SIZE)),
-      sortBy: typeof sortBy === 'string' && sortBy !== '' ? sortBy : null,
+      // The store refuses a sortBy it cannot reach (invalidValue); only the core URN is resolved here.
+      sortBy: typeof sortBy === 'string' && sortBy.trim() !== '' ? withoutCoreSchema(sortBy.trim()) : null,
       sortOrder: sortOrder === 'descending' ? 'descending' : 'ascending',
     },
     projection: parseProjection(get('attributes'), get('excludedAttributes')),

@@ -1,6 +1,9 @@
+import { isCoreSchema, withoutCoreSchema } from './attribute-names.js';
+
 /**
  * `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5 and §3.9). `id`, `schemas` and `meta.resourceType`
- * are always returned. Names are case-insensitive; sub-attributes (`name.givenName`), extension URNs and
+ * are always returned. Names are case-insensitive; sub-attributes (`name.givenName`), URN-qualified names
+ * (`urn:...:core:2.0:User:userName`, `urn:...:enterprise:2.0:User:department`), a whole schema URN and
  * value-path forms (`emails[type eq "work"]`, sent by Entra) are accepted.
  */
 const ALWAYS = new Set(['id', 'schemas']);
@@ -18,7 +21,7 @@ function splitList(value: unknown): string[] {
   const text = Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : '';
   return text
     .split(',')
-    .map((item) => item.trim().replace(/\[.*\]/, ''))
+    .map((item) => withoutCoreSchema(item.trim().replace(/\[.*\]/, '')))
     .filter((item) => item.length > 0);
 }
 
@@ -39,6 +42,9 @@ export function project(resource: Readonly<Record<string, unknown>>, projection:
 
 function resolve(resource: Readonly<Record<string, unknown>>, path: string): { container: string; sub: string | null } {
   const lower = path.toLowerCase();
+  // A whole extension URN names the extension object.
+  const extension = Object.keys(resource).find((key) => key.startsWith('urn:') && key.toLowerCase() === lower);
+  if (extension !== undefined) return { container: extension, sub: null };
   const urnKey = Object.keys(resource).find((key) => key.startsWith('urn:') && lower.startsWith(`${key.toLowerCase()}:`));
   if (urnKey !== undefined) return { container: urnKey, sub: path.slice(urnKey.length + 1) };
   const [head, ...rest] = path.split('.');
@@ -50,7 +56,16 @@ function findKey(object: Readonly<Record<string, unknown>>, name: string): strin
   return Object.keys(object).find((key) => key.toLowerCase() === name.toLowerCase());
 }
 
+/** A bare core schema URN names every core attribute: all but the extension objects. */
+function coreKeys(resource: Readonly<Record<string, unknown>>): string[] {
+  return Object.keys(resource).filter((key) => !key.startsWith('urn:'));
+}
+
 function copyPath(from: Readonly<Record<string, unknown>>, to: Record<string, unknown>, path: string): void {
+  if (isCoreSchema(path)) {
+    for (const key of coreKeys(from)) to[key] = from[key];
+    return;
+  }
   const { container, sub } = resolve(from, path);
   const value = from[container];
   if (value === undefined) return;
@@ -83,6 +98,10 @@ function copyPath(from: Readonly<Record<string, unknown>>, to: Record<string, un
 }
 
 function removePath(resource: Record<string, unknown>, path: string): void {
+  if (isCoreSchema(path)) {
+    for (const key of coreKeys(resource)) removePath(resource, key);
+    return;
+  }
   const { container, sub } = resolve(resource, path);
   if (ALWAYS.has(container)) return;
   if (sub === null) {
