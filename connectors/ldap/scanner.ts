@@ -10,7 +10,7 @@ import { DIALECTS, type DialectProfile } from './mapping/dialects.js';
 import {
   agentAttributes, entryKey, groupAttributes, pendingRanges, personAttributes, resolveMapping, toAgentFacts, toGroupFacts, toPersonFacts,
 } from './mapping/entries.js';
-import { first, firstBuffer, guidToString, isoToGeneralizedTime, rangedValues, type LdapEntry } from './mapping/values.js';
+import { dateToFileTime, first, firstBuffer, guidToString, isoToGeneralizedTime, rangedValues, type LdapEntry } from './mapping/values.js';
 import { readAhead } from './read-ahead.js';
 
 /** Entries per LDAP page of a full scan (at most `pageSize`); see `scan`. */
@@ -65,7 +65,7 @@ export function createLdapScanner(config: LdapSourceConfig, deps: LdapScannerDep
     },
 
     async highWater() {
-      if (profile.changeTracking === 'usn') return adWatermark(await open(), config);
+      if (profile.changeTracking === 'usn') return { ...(await adWatermark(await open(), config)), at: deps.clock().toISOString() };
       const at = new Date(deps.clock().getTime() - config.clockSkewSeconds * 1000);
       return { kind: 'time', at: at.toISOString() };
     },
@@ -84,7 +84,7 @@ export function createLdapScanner(config: LdapSourceConfig, deps: LdapScannerDep
     async *scan<T extends ObjectType>(type: T, options: ScanOptions): AsyncIterable<readonly FactsOf<T>[]> {
       const scope = scopes[type];
       if (scope === null) return;
-      const filter = options.since === null ? scope.filter : `(&${scope.filter}${deltaFilter(profile, options.since)})`;
+      const filter = options.since === null ? scope.filter : `(&${scope.filter}${deltaFilter(profile, options.since, type === 'person' ? deps.clock() : null)})`;
       const attributes = type === 'person' ? personAttributes(mapping) : type === 'group' ? groupAttributes(mapping) : agentAttributes(mapping);
       const ldap = await open();
       // A full scan asks the server for small pages and hands them over in batches of `pageSize`: ldapts
@@ -132,10 +132,20 @@ export function createLdapScanner(config: LdapSourceConfig, deps: LdapScannerDep
   };
 }
 
-function deltaFilter(profile: DialectProfile, since: SyncCursor): string {
+/**
+ * What a delta search asks for. AD: entries changed since the cursor's USN, and, for people, the accounts
+ * whose `accountExpires` passed since the last poll: an expiry is a leaver, but its passing writes nothing,
+ * so `uSNChanged` never shows it (`expiredUntil`: now, for people; null for other types). The window starts
+ * at the time the cursor was taken (an older cursor without one: no window, as before); windows overlap
+ * rather than leave a gap, and an entry read twice is a no-op. The expiry term makes the server walk the
+ * scope, as the deletion sweep's key scan of every poll already does.
+ */
+function deltaFilter(profile: DialectProfile, since: SyncCursor, expiredUntil: Date | null): string {
   if (profile.changeTracking === 'usn') {
-    const usn = BigInt(since['usn'] ?? '0') + 1n;
-    return `(uSNChanged>=${usn.toString()})`;
+    const changed = `(uSNChanged>=${(BigInt(since['usn'] ?? '0') + 1n).toString()})`;
+    const from = since['at'] === undefined ? Number.NaN : Date.parse(since['at']);
+    if (expiredUntil === null || !profile.lockAttributes.includes('accountExpires') || !Number.isFinite(from)) return changed;
+    return `(|${changed}(&(accountExpires>=${dateToFileTime(new Date(from))})(accountExpires<=${dateToFileTime(expiredUntil)})))`;
   }
   return `(${profile.timeAttribute}>=${isoToGeneralizedTime(since['at'] ?? new Date(0).toISOString())})`;
 }

@@ -179,6 +179,11 @@ export function isoToGeneralizedTime(iso: string): string {
   return `${iso.slice(0, 19).replace(/[-:T]/g, '')}Z`;
 }
 
+/** Date → AD FILETIME (100 ns ticks since 1601-01-01), as a decimal string for a filter. */
+export function dateToFileTime(date: Date): string {
+  return ((BigInt(date.getTime()) + 11_644_473_600_000n) * 10_000n).toString();
+}
+
 /** AD FILETIME (100 ns ticks since 1601-01-01) → Date; null for 0 and 0x7FFFFFFFFFFFFFFF, which mean "never". */
 export function fileTimeToDate(value: string | null): Date | null {
   if (value === null || !/^-?\d+$/.test(value.trim())) return null;

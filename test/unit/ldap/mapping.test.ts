@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../connectors/ldap/mapping/dialects.js';
 import { resolveMapping, toGroupFacts, toPersonFacts, pendingRanges } from '../../../connectors/ldap/mapping/entries.js';
-import { fileTimeToDate, first, generalizedTimeToIso, guidToBytes, guidToString, rangedValues, values, type LdapEntry } from '../../../connectors/ldap/mapping/values.js';
+import { dateToFileTime, fileTimeToDate, first, generalizedTimeToIso, guidToBytes, guidToString, rangedValues, values, type LdapEntry } from '../../../connectors/ldap/mapping/values.js';
 import { remainingMembers } from '../../../connectors/ldap/scanner.js';
 
 const ad = resolveMapping({ mapping: {}, agents: undefined }, DIALECTS.ad);
@@ -61,6 +61,8 @@ describe('AD account state', () => {
   it('FILETIME conversion', () => {
     expect(fileTimeToDate('116444736000000000')?.toISOString()).toBe('1970-01-01T00:00:00.000Z');
     expect(fileTimeToDate('9223372036854775807')).toBeNull();
+    const instant = new Date('2026-03-04T05:06:07.089Z');
+    expect(fileTimeToDate(dateToFileTime(instant))?.toISOString()).toBe(instant.toISOString());
   });
   it('maps the person with the GUID key, sAMAccountName and whenChanged', () => {
     expect(toPersonFacts(adUser(), ad, NOW)).toEqual({

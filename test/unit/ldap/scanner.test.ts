@@ -91,6 +91,30 @@ describe('AD delta cursor', () => {
     expect(await usable(dc('5000', INVOCATION), cursor)).toBe(true);
     expect(await usable(dc('7000', INVOCATION), cursor)).toBe(true);
   });
+  it('a delta poll of people also asks for the accounts whose accountExpires passed since the last poll (their expiry writes nothing)', async () => {
+    const requests: SearchRequest[] = [];
+    const session: LdapSession = { ...dc('5000', INVOCATION), searchPages: async function* (request) {
+      requests.push(request);
+      yield* [];
+    } };
+    let now = new Date('2026-01-01T00:00:00.000Z');
+    const scanner = createLdapScanner(adConfig, { clock: () => now, connect: async () => session });
+    const cursor = await scanner.highWater();
+    expect(cursor).toMatchObject({ usn: '5000', at: '2026-01-01T00:00:00.000Z' });
+    now = new Date('2026-01-01T00:01:00.000Z');
+    for await (const _page of scanner.scan('person', { since: cursor })) { /* none */ }
+    for await (const _page of scanner.scan('group', { since: cursor })) { /* none */ }
+    // FILETIME: 100 ns ticks since 1601; 2026-01-01T00:00:00Z is 134116992000000000.
+    expect(requests[0]?.filter).toBe(
+      '(&(&(objectCategory=person)(objectClass=user))(|(uSNChanged>=5001)(&(accountExpires>=134116992000000000)(accountExpires<=134116992600000000))))',
+    );
+    expect(requests[1]?.filter).toMatch(/\(uSNChanged>=5001\)\)$/);
+    expect(requests[1]?.filter).not.toMatch(/accountExpires/);
+    // A cursor from before the window existed: changes only, as before.
+    const { at: _at, ...older } = cursor;
+    for await (const _page of scanner.scan('person', { since: older })) { /* none */ }
+    expect(requests[2]?.filter).not.toMatch(/accountExpires/);
+  });
   it('a restored database (new invocationId), a reverted one (USN below the cursor) or an unreadable invocationId needs a full run', async () => {
     const cursor = await createLdapScanner(adConfig, { clock: () => new Date(), connect: async () => dc('5000', INVOCATION) }).highWater();
     expect(await usable(dc('7000', Buffer.alloc(16, 1)), cursor)).toBe(false);
