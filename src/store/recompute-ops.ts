@@ -57,10 +57,6 @@ const AGENTS_SQL = hot('recompute_agents', `
           or exists (select 1 from entitlement_versions cv where cv.agent_id = a.id and cv.version = a.current_version and cv.entitlements <> '[]'::jsonb))
    order by a.sponsor_id, a.id`);
 
-/** The rights of an entitlements array as the SCIM representation lists them, in a canonical order. */
-const SHOWN_RIGHTS = (entitlements: string) => `(select coalesce(jsonb_agg(jsonb_build_array(e ->> 'toolId', e ->> 'system', e ->> 'risk')
-  order by e ->> 'toolId', e ->> 'system', e ->> 'risk'), '[]'::jsonb) from jsonb_array_elements(coalesce(${entitlements}, '[]'::jsonb)) as e)`;
-
 /**
  * Compare-and-set of every agent's current_version, then (only for the agents that advanced) their
  * versions and push outbox rows, plus the batch's audit entries, the outbox rows it answered and the change
@@ -69,13 +65,12 @@ const SHOWN_RIGHTS = (entitlements: string) => `(select coalesce(jsonb_agg(jsonb
  */
 const COMMIT_SQL = hot('recompute_commit', `
   with w as (
-    select * from unnest($2::uuid[], $3::int[], $4::int[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::uuid[])
-      as w(agent_id, expected, version, sponsor_id, entitlements, denied, reason, change_event_ids, change_event_id)
+    select * from unnest($2::uuid[], $3::int[], $4::int[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::uuid[], $20::boolean[])
+      as w(agent_id, expected, version, sponsor_id, entitlements, denied, reason, change_event_ids, change_event_id, shown_changed)
   ), advanced as (
     update agents a set current_version = w.version, updated_at = $1::timestamptz,
-           -- revision is the SCIM ETag: it moves only when what SCIM shows of the rights (tool, system, risk) does.
-           revision = a.revision + case when ${SHOWN_RIGHTS('w.entitlements::jsonb')} is distinct from ${SHOWN_RIGHTS(
-             '(select v.entitlements from entitlement_versions v where v.agent_id = a.id and v.version = a.current_version)')} then 1 else 0 end
+           -- revision is the SCIM ETag: it moves only when what SCIM shows of the rights does (VersionWrite.shownChanged).
+           revision = a.revision + case when w.shown_changed then 1 else 0 end
       from w where a.id = w.agent_id and a.current_version = w.expected
     returning a.id
   ), ver as (
@@ -204,6 +199,7 @@ export function recomputeOps(q: Queryable) {
         write.pushTargetIds,
         ...auditColumns(write.audit),
         write.outboxIds, write.changeEventIds,
+        versions.map((v) => v.shownChanged),
       ]);
       const [result] = await Promise.all([committing, ...grantWrites]);
       return new Set(result.rows[0]?.advanced ?? []);

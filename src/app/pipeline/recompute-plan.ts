@@ -25,6 +25,11 @@ export interface VersionWrite {
   readonly changeEventId: string | null;
   readonly granted: number;
   readonly revoked: number;
+  /**
+   * Whether the rights as the SCIM Agent shows them (tool, system, risk) differ from the previous version's:
+   * the agent's revision, its SCIM ETag, moves only then (a first version that grants nothing shows nothing new).
+   */
+  readonly shownChanged: boolean;
 }
 
 export interface AgentPlan {
@@ -52,6 +57,11 @@ export interface AgentPlanInput {
   readonly growthPolicy: GrowthConfirmationPolicy;
   readonly policy: Policy;
   readonly now: Date;
+}
+
+/** The rights as the SCIM Agent lists them, in a canonical order (see VersionWrite.shownChanged). */
+function shownRights(entitlements: readonly Entitlement[]): string {
+  return JSON.stringify(entitlements.map((entitlement) => [entitlement.toolId, entitlement.system, entitlement.risk]).sort());
 }
 
 /** Compute, decide growth, keep pending grants in step, and a new version if the rights changed. */
@@ -97,6 +107,7 @@ export function planAgent(input: AgentPlanInput): AgentPlan {
         changeEventIds: pending.changeEventIds, computedAt: now,
       },
       changeEventId: pending.changeEventIds.at(-1) ?? null,
+      shownChanged: shownRights(latest?.entitlements ?? []) !== shownRights(growth.effective),
       granted: diff.granted.length,
       revoked: diff.revoked.length,
     },

@@ -33,6 +33,14 @@ describe('planAgent', () => {
     expect(plan.newGrants).toEqual([]);
   });
 
+  it('a version moves the SCIM-visible rights (and so the agent\'s ETag) only when the tools it lists change', () => {
+    expect(run().version?.shownChanged).toBe(true);
+    const latest = held(run());
+    expect(run({ currentVersion: 1, latest, sponsor: sponsor({ active: false }) }).version?.shownChanged).toBe(true);
+    // A first version that grants nothing is a version (the push says so) but shows nothing new.
+    expect(run({ sponsor: sponsor({ active: false }) }).version).toMatchObject({ expected: 0, shownChanged: false });
+  });
+
   it('no version when nothing changed', () => {
     const latest = held(run());
     expect(run({ currentVersion: 1, latest })).toEqual({ version: null, newGrants: [], applied: [], withdrawn: [], audit: [] });
