@@ -183,6 +183,11 @@ targets:
       [`owners.value eq "${alice}"`, 1],
       [`${TETHER_AGENT}:environment eq "production"`, 1],
       ['description pr', 1],
+      // Relations with a value that is not an id: a tool, and the rights the agent holds now.
+      [`${TETHER_AGENT}:requestedTools eq "crm.contacts.write"`, 1],
+      [`${TETHER_AGENT}:requestedTools eq "finance.invoices.read"`, 0],
+      ['entitlements.value eq "crm.contacts.read"', 1],
+      [`owners.value eq "not-an-id"`, 0],
     ];
     for (const [filter, expected] of filters) {
       const response = await scim('GET', `/Agents?filter=${encodeURIComponent(filter)}`);
