@@ -3,9 +3,10 @@
  * entry to facts and hashes them, which is most of a full reconciliation's CPU. The run's thread then only
  * compares keys and hashes with the mirror (one statement per page), so the two halves use two cores.
  */
+import { randomUUID } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLdapScanner } from '../../connectors/ldap/scanner.js';
-import { factsHash } from '../app/directory/ldap-facts-hash.js';
+import { fullScanHash } from '../app/directory/ldap-facts-hash.js';
 // secret.ts, not secrets.ts: the thread does not need zod (about 0.1 s of thread start and 10 MB).
 import { Secret } from '../config/secret.js';
 import { isAppError } from '../domain/errors.js';
@@ -23,6 +24,8 @@ const scanner = createLdapScanner({
 type Prepared = { readonly reply: ScanReply; readonly facts: ReadonlyMap<string, object> };
 
 let pages: AsyncIterator<readonly object[]> | null = null;
+/** One per scan: see fullScanHash. */
+let nonce = '';
 /** The page prepared ahead of the run's next request. */
 let ahead: Promise<Prepared> | null = null;
 /** The facts of the page last sent, until the next one is: the run asks for those it stages. */
@@ -37,7 +40,7 @@ async function prepare(): Promise<Prepared> {
     const facts = new Map<string, object>();
     for (const item of next.value as readonly { key: string; active?: boolean }[]) {
       reply.keys.push(item.key);
-      reply.hashes.push(factsHash(item));
+      reply.hashes.push(fullScanHash(item, nonce));
       reply.actives.push(item.active ?? null);
       facts.set(item.key, item);
     }
@@ -51,6 +54,7 @@ async function prepare(): Promise<Prepared> {
 async function handle(request: ScanRequest): Promise<void> {
   if (request.op === 'scan') {
     pages = scanner.scan(request.type, { since: null })[Symbol.asyncIterator]();
+    nonce = randomUUID();
     ahead = prepare();
     return;
   }

@@ -24,7 +24,8 @@ const SYNCED_OBJECTS = `select o.source_key, o.object_id, o.dn, o.facts_hash, p.
    from sync_objects o left join persons p on o.object_type = 'person' and p.id = o.object_id and p.deleted_at is null
   where o.source_id = $1 and o.object_type = $2 and o.source_key = any($3::text[])`;
 
-const CHANGED_ENTRIES = `select r.key, o.source_key is not null as mirrored, p.active
+const CHANGED_ENTRIES = `select r.key, o.source_key is not null as mirrored, p.active,
+        coalesce(split_part(o.facts_hash, '~', 1) = split_part(r.hash, '~', 1), false) as same_facts
    from unnest($3::text[], $4::text[]) as r(key, hash)
    left join sync_objects o on o.source_id = $1 and o.object_type = $2 and o.source_key = r.key
    left join persons p on o.object_type = 'person' and p.id = o.object_id and p.deleted_at is null
@@ -48,6 +49,7 @@ interface ChangedEntryRow {
   key: string;
   mirrored: boolean;
   active: boolean | null;
+  same_facts: boolean;
 }
 
 function toSyncedObject(row: SyncedObjectRow): SyncedObject {
@@ -272,7 +274,7 @@ export function syncRunOps(q: Db) {
       const result = seenBy === null
         ? await q.query<ChangedEntryRow>(CHANGED_ENTRIES_SQL, [sourceId, type, keys, hashes])
         : await q.query<ChangedEntryRow>(CHANGED_ENTRIES_SEEN_SQL, [sourceId, type, keys, hashes, seenBy]);
-      return result.rows.map((row) => ({ key: row.key, mirrored: row.mirrored, active: row.active }));
+      return result.rows.map((row) => ({ key: row.key, mirrored: row.mirrored, active: row.active, sameFacts: row.same_facts }));
     },
 
     /**

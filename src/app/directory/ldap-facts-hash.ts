@@ -19,6 +19,20 @@ export function factsHash(facts: object): string {
   return hash('sha256', canonicalFacts(facts as Record<string, unknown>), 'hex');
 }
 
+/**
+ * The hash a full scan stages an entry under. A group that lists members by user name (posixGroup
+ * `memberUid`) is resolved against people who can change without the group changing: a renamed uid keeps a
+ * membership it no longer has, a new person taking a listed uid lacks one, and nothing in the directory
+ * rewrites `memberUid`. So in a full scan such a group's hash carries the scan's `nonce` and never equals
+ * the stored one: every full reconciliation resolves it again (staged as `sameFacts`, not counted as a
+ * change; a group whose members did not change records no event). Delta polls hash plainly.
+ */
+export function fullScanHash(facts: object, nonce: string): string {
+  const plain = factsHash(facts);
+  const memberUids = (facts as { memberUids?: unknown }).memberUids;
+  return Array.isArray(memberUids) && memberUids.length > 0 ? `${plain}~${nonce}` : plain;
+}
+
 /** The canonical text of an entry's facts: `sourceTime` and `receivedAt` (top level) are not facts. */
 export function canonicalFacts(facts: Readonly<Record<string, unknown>>): string {
   return objectText(facts, TOP_LEVEL);

@@ -14,7 +14,7 @@ import { applyGroupsChunk } from './ldap-groups-batch.js';
 import { shouldRefreshStatistics, statisticsStale } from './ldap-statistics.js';
 import { applyGroupMembers, applyPerson, removeGroup, removePerson, upsertGroup, type ApplyContext } from './ldap-apply.js';
 import { enqueueAfterCommit } from './people.js';
-import type { AgentFacts, GroupFacts, ObjectType, PersonFacts, StagedRow, UnseenCounts } from './sync-ports.js';
+import { RESOLVE_ONLY, type AgentFacts, type GroupFacts, type ObjectType, type PersonFacts, type StagedRow, type UnseenCounts } from './sync-ports.js';
 import type { GovernancePolicy } from '../governance/policy.js';
 
 /** What applying needs from the store, outside the transactions. */
@@ -82,7 +82,8 @@ export function createRunApplier(deps: ApplyDeps, runId: number) {
       const rows = await store.stagedPage(runId, type, after, chunkSize);
       if (rows.length === 0) return total;
       await apply(rows);
-      total += rows.length;
+      // Entries staged only to be resolved again (sync-ports RESOLVE_ONLY) are applied, not counted as changes.
+      total += rows.filter((row) => row.facts[RESOLVE_ONLY] !== true).length;
       after = rows.at(-1)?.seq ?? after;
     }
   }

@@ -3,8 +3,8 @@
  * was last applied, and only the differing ones staged (in PostgreSQL, so memory stays bounded by a page).
  * A scan that reads a whole scope also records the keys it read: the sweep compares key sets afterwards.
  */
-import { factsHash } from './ldap-facts-hash.js';
-import type { ChangedEntry, DirectoryScanner, HashedPage, ObjectType, ScanOptions } from './sync-ports.js';
+import { factsHash, fullScanHash } from './ldap-facts-hash.js';
+import { RESOLVE_ONLY, type ChangedEntry, type DirectoryScanner, type HashedPage, type ObjectType, type ScanOptions } from './sync-ports.js';
 
 /** What staging needs from the store. */
 export interface StageStore {
@@ -54,7 +54,7 @@ export async function stageScan(
     const items = scanned as readonly { key: string; active?: boolean }[];
     const byKey = new Map(items.map((item) => [item.key, item]));
     const page: HashedPage = {
-      entries: items.map((item) => ({ key: item.key, hash: factsHash(item), active: item.active ?? null })),
+      entries: items.map((item) => ({ key: item.key, hash: scope.since === null ? fullScanHash(item, String(scope.runId)) : factsHash(item), active: item.active ?? null })),
       facts: (keys) => Promise.resolve(keys.map((key) => (byKey.get(key) ?? {}) as Readonly<Record<string, unknown>>)),
     };
     await stagePage(deps, scope, page, tally);
@@ -68,14 +68,16 @@ async function stagePage(deps: { store: StageStore; clock: () => Date }, scope: 
   const entries = [...byKey.values()].map((entry) => ({ key: entry.key, hash: entry.hash }));
   const changed = await deps.store.changedEntries(scope.sourceId, scope.type, entries, scope.markSeen ? scope.runId : null);
   const mirroredActive = new Map(changed.map((entry) => [entry.key, entry.active]));
+  const sameFacts = new Set(changed.filter((entry) => entry.sameFacts).map((entry) => entry.key));
   // In the directory's order, as before: the apply order of a page does not depend on the database's.
   const staged = [...byKey.values()].filter((entry) => mirroredActive.has(entry.key));
   const facts = staged.length === 0 ? [] : await page.facts(staged.map((entry) => entry.key));
   const rows = staged.map((entry, index) => {
     if (scope.type === 'person' && entry.active === false && mirroredActive.get(entry.key) === true) tally.deactivated += 1;
-    return { key: entry.key, facts: { ...facts[index], receivedAt }, hash: entry.hash };
+    // Staged to be resolved again only (fullScanHash): applied like any other, not counted as a change.
+    return { key: entry.key, facts: { ...facts[index], receivedAt, ...(sameFacts.has(entry.key) ? { [RESOLVE_ONLY]: true } : {}) }, hash: entry.hash };
   });
   tally.seen += page.entries.length;
-  tally.staged += rows.length;
+  tally.staged += rows.length - sameFacts.size;
   await deps.store.stage(scope.runId, scope.type, rows);
 }

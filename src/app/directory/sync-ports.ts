@@ -94,7 +94,12 @@ export interface ChangedEntry {
   readonly mirrored: boolean;
   /** For people: whether the mirrored person is active now (null when not mirrored). */
   readonly active: boolean | null;
+  /** Mirrored with the same facts: staged only to be resolved again (fullScanHash), not a change. */
+  readonly sameFacts: boolean;
 }
+
+/** The staged-facts flag of an entry staged only to be resolved again (ChangedEntry.sameFacts). */
+export const RESOLVE_ONLY = 'resolveOnly';
 
 /** An entry of a full scan, hashed where it was read (DirectoryScanner.scanHashed). */
 export interface HashedEntry {
