@@ -56,13 +56,23 @@ function parseDecoded(text: string): Parsed {
 function decodeString(literal: string): string {
   let value: unknown;
   try {
-    value = JSON.parse(literal);
+    value = JSON.parse(literalBackslashes(literal));
   } catch {
     throw invalid(`${literal.slice(0, 200)} is not a valid JSON string (RFC 8259 §7 escapes)`);
   }
   // PostgreSQL text holds neither NUL nor lone surrogates; no stored value contains them.
   if (typeof value !== 'string' || !storableText(value)) throw invalid('filter strings must not contain NUL characters or unpaired surrogates');
   return value;
+}
+
+/**
+ * A backslash that starts no JSON escape (`CONTOSO\jdoe` sent by a client that does not escape, as the
+ * filter's bare-word form and the old reading took it) stays a backslash: such text cannot be meant as
+ * JSON, and refusing it would fail the lookup-before-create of every `DOMAIN\user` account such a client
+ * provisions. Valid escapes (`\\`, `\"`, `\u0061`, ...) are read as JSON.
+ */
+function literalBackslashes(literal: string): string {
+  return literal.replace(/\\(\\|["/bfnrt]|u[0-9a-fA-F]{4})|\\/g, (whole, escape: string | undefined) => escape === undefined ? '\\\\' : whole);
 }
 
 /** A JSON string token, as the parser library delimits it. */
