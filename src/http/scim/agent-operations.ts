@@ -11,7 +11,7 @@ import { parseListRequest } from './list-query.js';
 import { notFound, type ResourceOperations, type ScimCall, type ScimResult } from './operations.js';
 import { applyPatch, parsePatchRequest } from './patch.js';
 import { parseProjection, project } from './projection.js';
-import { ifMatchVersions, omitsActive, parseEtag } from './user-resource.js';
+import { ifMatchVersions, notModified, omitsActive } from './user-resource.js';
 
 /** What SCIM `/Agents` needs: the agent use cases' transaction, two reads, and the policy that validates tools. */
 export interface AgentScimDeps {
@@ -58,7 +58,7 @@ export function agentOperations(deps: AgentScimDeps): ResourceOperations {
     },
     async get(id, call) {
       const agent = await read(id);
-      if (parseEtag(call.ifNoneMatch) === agent.revision) return { status: 304, version: agent.revision };
+      if (notModified(call.ifNoneMatch, agent.revision)) return { status: 304, version: agent.revision };
       return represented(agent, call, 200);
     },
     async list(call, params) {

@@ -10,7 +10,7 @@ import { toGroupWrite, toScimGroup } from './group-resource.js';
 import { parseListRequest } from './list-query.js';
 import { applyPatch, parsePatchRequest } from './patch.js';
 import { parseProjection, project, type Projection } from './projection.js';
-import { etag, ifMatchVersions, omitsActive, parseEtag, toPersonWrite, toScimUser, userLocation } from './user-resource.js';
+import { etag, ifMatchVersions, notModified, omitsActive, toPersonWrite, toScimUser, userLocation } from './user-resource.js';
 import type { ExpectedVersion } from '../../app/expected-version.js';
 
 /**
@@ -115,7 +115,7 @@ export function scimOperations(deps: ScimOperationDeps, agents?: ResourceOperati
     async get(id: string, call: ScimCall): Promise<ScimResult> {
       const person = await directory.getPerson(call.sourceId, id);
       if (person === null) throw notFound(id);
-      if (parseEtag(call.ifNoneMatch) === person.version) return { status: 304, version: person.version };
+      if (notModified(call.ifNoneMatch, person.version)) return { status: 304, version: person.version };
       return { status: 200, body: await userBody(person, call, projectionOf(call)), version: person.version };
     },
     async list(call: ScimCall, params: Readonly<Record<string, unknown>>): Promise<ScimResult> {
@@ -159,7 +159,7 @@ export function scimOperations(deps: ScimOperationDeps, agents?: ResourceOperati
     async get(id: string, call: ScimCall): Promise<ScimResult> {
       const group = await directory.getGroup(call.sourceId, id);
       if (group === null) throw notFound(id);
-      if (parseEtag(call.ifNoneMatch) === group.version) return { status: 304, version: group.version };
+      if (notModified(call.ifNoneMatch, group.version)) return { status: 304, version: group.version };
       return { status: 200, body: await groupBody(group, call, projectionOf(call)), version: group.version };
     },
     async list(call: ScimCall, params: Readonly<Record<string, unknown>>): Promise<ScimResult> {

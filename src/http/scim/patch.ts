@@ -8,6 +8,7 @@
 import { parse, type Filter } from 'scim2-parse-filter';
 import { AppError, type ErrorCode } from '../../domain/errors.js';
 import { ENTERPRISE_USER, PATCH_OP } from './constants.js';
+import { isCoreSchema } from './attribute-names.js';
 
 export interface PatchOperation {
   readonly op: 'add' | 'replace' | 'remove';
@@ -77,15 +78,13 @@ interface ParsedPath {
 
 const NAME = '[A-Za-z$][\\w$-]*';
 const ATTR_PATH = new RegExp(`^(${NAME})(?:\\[(.*)\\])?(?:\\.(${NAME}))?$`);
-/** Core schema URNs qualify top-level attributes: `urn:...:core:2.0:User:userName` is `userName`. */
-const CORE_URN = /^urn:ietf:params:scim:schemas:core:2\.0:[A-Za-z]+$/i;
 
 /** `urns`: schema URNs known to the resource, so a bare `urn:...:User` is the extension, not `User` in `urn:...:2.0`. */
 function parsePath(path: string, urns: ReadonlySet<string>): ParsedPath {
   let urn: string | null = null;
   let rest = path;
   if (/^urn:/i.test(path)) {
-    if (urns.has(path.toLowerCase()) || CORE_URN.test(path)) return { keys: [path], filter: null, filterSub: null };
+    if (urns.has(path.toLowerCase()) || isCoreSchema(path)) return { keys: [path], filter: null, filterSub: null };
     const bracket = path.indexOf('[');
     const colon = (bracket === -1 ? path : path.slice(0, bracket)).lastIndexOf(':');
     urn = path.slice(0, colon);
@@ -96,7 +95,7 @@ function parsePath(path: string, urns: ReadonlySet<string>): ParsedPath {
   const [, attribute, filterText, sub] = match;
   const filter = filterText === undefined ? null : parseFilter(filterText, path);
   const chain = filter === null && sub !== undefined ? [attribute, sub] : [attribute];
-  const keys = urn === null || CORE_URN.test(urn) ? chain : [urn, ...chain];
+  const keys = urn === null || isCoreSchema(urn) ? chain : [urn, ...chain];
   return { keys, filter, filterSub: filter === null ? null : (sub ?? null) };
 }
 
@@ -136,7 +135,7 @@ export function applyPatch(resource: Readonly<Json>, operations: readonly PatchO
 /** Keys of a pathless value are paths; an extension URN key with an object value spreads into its attributes. */
 function pathlessTargets(value: Json, urns: ReadonlySet<string>): [ParsedPath, unknown][] {
   return Object.entries(value).flatMap(([key, item]): [ParsedPath, unknown][] => {
-    const isSchema = urns.has(key.toLowerCase()) || CORE_URN.test(key);
+    const isSchema = urns.has(key.toLowerCase()) || isCoreSchema(key);
     if (isSchema && isObject(item)) return Object.entries(item).map(([inner, innerValue]) => [parsePath(`${key}:${inner}`, urns), innerValue]);
     return [[parsePath(key, urns), item]];
   });

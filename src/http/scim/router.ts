@@ -18,7 +18,6 @@ import { methodNotAllowed, scimErrorHandler } from './errors.js';
 import { etag, scimOperations, type ScimCall, type ScimResult } from './operations.js';
 import { searchAll } from './search-all.js';
 import { idParam, searchParams } from './request-params.js';
-import { parseEtag } from './user-resource.js';
 
 export interface ScimDeps {
   readonly people: PeopleDeps;
@@ -86,16 +85,6 @@ function wantsRepresentation(request: Request): boolean {
   return /^Okta SCIM Client/i.test(request.get('user-agent') ?? '');
 }
 
-/**
- * RFC 9110 §13.1.2 If-None-Match on a read: true for `*` (the resource exists: it was just read) or when any
- * tag of the list matches the version, compared weakly (`W/"3"` and `"3"` alike).
- */
-function noneMatches(header: string | undefined, version: number): boolean {
-  if (header === undefined) return false;
-  if (header.trim() === '*') return true;
-  return header.split(',').some((tag) => parseEtag(tag) === version);
-}
-
 /** The methods each kind of endpoint serves, for the 405 answers (and their `Allow`) of everything else. */
 const ITEM_METHODS = ['GET', 'PUT', 'PATCH', 'DELETE'];
 const COLLECTION_METHODS = ['GET', 'POST'];
@@ -123,12 +112,7 @@ export function scimRouter(deps: ScimDeps): Router {
       wantsRepresentation: wantsRepresentation(request),
     };
   };
-  const reply = (response: Response, answer: ScimResult) => {
-    // If-None-Match is evaluated here, once for every resource type: the operations only know a single tag.
-    const read = response.req.method === 'GET' || response.req.method === 'HEAD';
-    const result = read && answer.status === 200 && answer.version !== undefined && noneMatches(response.req.get('if-none-match'), answer.version)
-      ? { status: 304, version: answer.version }
-      : answer;
+  const reply = (response: Response, result: ScimResult) => {
     if (result.version !== undefined) response.setHeader('ETag', etag(result.version));
     if (result.location !== undefined) response.setHeader('Location', result.location);
     if (result.body === undefined) {

@@ -179,8 +179,23 @@ export function etag(version: number): string {
  */
 export function ifMatchVersions(header: string | undefined): ExpectedVersion {
   if (header === undefined || header.trim() === '*') return null;
-  const versions = header.split(',').map((tag) => parseEtag(tag)).filter((version): version is number => version !== null);
+  const versions = taggedVersions(header);
   return versions.length === 1 ? (versions[0] as number) : versions;
+}
+
+/**
+ * If-None-Match on a read (RFC 9110 §13.1.2): true for `*` (the resource exists: it was just read) or when
+ * any listed tag names `version`, compared weakly (`W/"3"` and `"3"` alike). Checked before the body is
+ * built: a large group's members are not read for a 304.
+ */
+export function notModified(header: string | undefined, version: number): boolean {
+  if (header === undefined) return false;
+  return header.trim() === '*' || taggedVersions(header).includes(version);
+}
+
+/** The versions of ours an entity-tag list names (`W/"3", "4"`); other tags name none. */
+function taggedVersions(header: string): number[] {
+  return header.split(',').map((tag) => parseEtag(tag)).filter((version): version is number => version !== null);
 }
 
 export function parseEtag(header: string | undefined): number | null {

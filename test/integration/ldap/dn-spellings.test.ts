@@ -4,15 +4,12 @@
  * the AVA order of a multi-valued RDN vary too. Every spelling must resolve to its person.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ldapSourceSchema } from '../../../connectors/ldap/config.js';
-import { createLdapScanner } from '../../../connectors/ldap/scanner.js';
-import { runDirectorySync } from '../../../src/app/directory/ldap-sync.js';
-import { secretReference } from '../../../src/config/secrets.js';
 import * as dnMigration from '../../../src/store/migrations/011-ldap-dn-canonical.js';
 import type { Store } from '../../../src/store/index.js';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
-import { RecordingQueue, silentLogger, storeWithPolicy } from '../../support/pipeline.js';
-import { READER_DN, READER_PASSWORD, startSlapd, type Slapd } from '../../support/slapd.js';
+import { startSlapd, type Slapd } from '../../support/slapd.js';
+import { readerSource, runSource } from '../../support/ldap-source.js';
+import { storeWithPolicy } from '../../support/pipeline.js';
 
 const PEOPLE = 'ou=people,dc=example,dc=org';
 const GROUPS = 'ou=groups,dc=example,dc=org';
@@ -67,20 +64,7 @@ describe('LDAP member DNs in any spelling, against a real slapd', () => {
   });
 
   it('resolves escaped, hex-escaped, re-cased and re-ordered member DNs to their people', async () => {
-    process.env['TETHER_TEST_LDAP_DN'] = READER_PASSWORD;
-    const config = ldapSourceSchema(secretReference('/tmp')).parse({
-      id: 'corp', kind: 'ldap', url: slapd.url, dialect: 'openldap', bindDn: READER_DN, bindPassword: 'env:TETHER_TEST_LDAP_DN',
-      people: { baseDns: [PEOPLE] }, groups: { baseDns: [GROUPS] },
-    });
-    const scanner = createLdapScanner(config, { clock: () => new Date() });
-    try {
-      const outcome = await runDirectorySync({
-        sourceId: 'corp', store, scanner, queue: new RecordingQueue(), clock: () => new Date(), logger: silentLogger, massChange: config.massChange, chunkSize: 100,
-      }, { mode: 'full', trigger: 'test' });
-      expect(outcome).toMatchObject({ status: 'succeeded', counts: { seen: 5 } });
-    } finally {
-      await scanner.close();
-    }
+    expect(await runSource(store, readerSource(slapd), 'full')).toMatchObject({ status: 'succeeded', counts: { seen: 5 } });
     const members = await database.db.query<{ user_name: string }>(
       `select p.user_name from memberships m join groups g on g.id = m.group_id join persons p on p.id = m.member_id where g.display_name = 'Team' order by 1`,
     );

@@ -5,15 +5,11 @@
  * the scan thread as `tether start` runs them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ldapSourceSchema } from '../../../connectors/ldap/config.js';
-import { createLdapScanner } from '../../../connectors/ldap/scanner.js';
-import { runDirectorySync } from '../../../src/app/directory/ldap-sync.js';
-import { secretReference } from '../../../src/config/secrets.js';
-import { withScanThread } from '../../../src/main/ldap-scan-thread.js';
 import type { Store } from '../../../src/store/index.js';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
-import { RecordingQueue, silentLogger, storeWithPolicy } from '../../support/pipeline.js';
-import { READER_DN, READER_PASSWORD, startSlapd, type Slapd } from '../../support/slapd.js';
+import { startSlapd, type Slapd } from '../../support/slapd.js';
+import { readerSource, runSource } from '../../support/ldap-source.js';
+import { storeWithPolicy } from '../../support/pipeline.js';
 
 const PEOPLE = 'ou=people,dc=example,dc=org';
 const GROUPS = 'ou=groups,dc=example,dc=org';
@@ -36,17 +32,7 @@ describe('posixGroup memberUid against a real slapd', () => {
     await database?.drop();
   });
 
-  const sync = async (mode: 'delta' | 'full') => {
-    process.env['TETHER_TEST_LDAP_POSIX'] = READER_PASSWORD;
-    const config = ldapSourceSchema(secretReference('/tmp')).parse({
-      id: 'corp', kind: 'ldap', url: slapd.url, dialect: 'openldap', bindDn: READER_DN, bindPassword: 'env:TETHER_TEST_LDAP_POSIX',
-      people: { baseDns: [PEOPLE] }, groups: { baseDns: [GROUPS] }, clockSkewSeconds: 5,
-    });
-    return runDirectorySync({
-      sourceId: 'corp', store, scanner: withScanThread(config, createLdapScanner(config, { clock: () => new Date() })), queue: new RecordingQueue(),
-      clock: () => new Date(), logger: silentLogger, massChange: config.massChange, chunkSize: 100,
-    }, { mode, trigger: 'test' });
-  };
+  const sync = (mode: 'delta' | 'full') => runSource(store, readerSource(slapd, { clockSkewSeconds: 5 }), mode, { thread: true });
   const engineers = async () => (await database.db.query<{ user_name: string }>(
     `select p.user_name from memberships m join groups g on g.id = m.group_id join persons p on p.id = m.member_id
       where g.display_name = 'engineers' order by 1`,

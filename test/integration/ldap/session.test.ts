@@ -6,9 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectLdap } from '../../../connectors/ldap/client.js';
-import { ldapSourceSchema } from '../../../connectors/ldap/config.js';
-import { secretReference } from '../../../src/config/secrets.js';
-import { READER_DN, READER_PASSWORD, startSlapd, type Slapd } from '../../support/slapd.js';
+import { startSlapd, type Slapd } from '../../support/slapd.js';
+import { readerSource } from '../../support/ldap-source.js';
 
 const PEOPLE = 'ou=people,dc=example,dc=org';
 
@@ -24,11 +23,7 @@ describe('LDAP session against a real slapd that closes idle connections', () =>
   });
 
   it('fails the operation after the server dropped the connection, and a new session works', async () => {
-    process.env['TETHER_TEST_LDAP_SESSION'] = READER_PASSWORD;
-    const config = ldapSourceSchema(secretReference('/tmp')).parse({
-      id: 'corp', kind: 'ldap', url: slapd.url, dialect: 'openldap', bindDn: READER_DN, bindPassword: 'env:TETHER_TEST_LDAP_SESSION',
-      people: { baseDns: [PEOPLE] }, groups: { baseDns: [PEOPLE] },
-    });
+    const config = readerSource(slapd);
     const session = await connectLdap(config);
     try {
       expect(await session.readEntry(`uid=alice,${PEOPLE}`, ['uid'])).toMatchObject({ uid: 'alice' });
