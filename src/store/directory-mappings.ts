@@ -37,14 +37,26 @@ function membershipExists(params: SqlParams, memberSql: string, groupSql: string
   const param = params.add(value);
   return which === 'member'
     ? `exists (select 1 from memberships m where m.group_id = ${groupSql} and m.member_id = ${param}::uuid)`
-    : `exists (select 1 from memberships m where m.member_id = ${memberSql} and m.group_id = ${param}::uuid)`;
+    : `${memberSql} in (${usersUnder(`m.group_id = ${param}::uuid`)})`;
 }
 
-/** `groups.display eq "Sales"`: the display name of a direct group, case-insensitive as the schema says. */
+/**
+ * The users in the groups `where` selects (on `memberships m` joined to live `groups g`), directly or through
+ * nesting: what User `groups` shows (direct and indirect). One walk down from the matching groups, not one
+ * per candidate row; `union` ends it on a cycle of groups.
+ */
+function usersUnder(where: string): string {
+  return `with recursive down(id, kind) as (
+      select m.member_id, m.member_type from memberships m join groups g on g.id = m.group_id and g.deleted_at is null where ${where}
+      union
+      select m.member_id, m.member_type from memberships m join down d on d.kind = 'Group' and m.group_id = d.id
+    ) select id from down where kind = 'User'`;
+}
+
+/** `groups.display eq "Sales"`: the display name of a group the user is in (directly or not), case-insensitive as the schema says. */
 function groupDisplayMatches(params: SqlParams, alias: string, value: FilterValue, op: string): string {
-  const groups = `memberships m join groups g on g.id = m.group_id and g.deleted_at is null where m.member_id = ${alias}.id`;
-  if (op === 'pr') return `exists (select 1 from ${groups} and coalesce(g.display_name, '') <> '')`;
-  return `exists (select 1 from ${groups} and ${textCompare('g.display_name', op, value, false, params)})`;
+  if (op === 'pr') return `exists (select 1 from memberships m join groups g on g.id = m.group_id and g.deleted_at is null where m.member_id = ${alias}.id and coalesce(g.display_name, '') <> '')`;
+  return `${alias}.id in (${usersUnder(textCompare('g.display_name', op, value, false, params))})`;
 }
 
 export const USER_MAPPING: ResourceMapping = {

@@ -1,6 +1,6 @@
 import { AppError } from '../domain/errors.js';
 import type { SponsorSnapshot } from '../domain/types.js';
-import type { DirectoryQuery, Page } from '../app/directory/directory-query.js';
+import type { DirectoryQuery, Page, UserGroup } from '../app/directory/directory-query.js';
 import type { SponsorRef } from '../app/agents/register-agent.js';
 import type { GroupMember, GroupRecord, GroupWrite, PersonRecord, PersonWrite } from '../app/records.js';
 import type { Queryable } from './db.js';
@@ -97,12 +97,42 @@ const CHANGE_MEMBERS_SQL = hot('change_members', `with recursive wanted as (
            -- $7: false when the caller already bumped the version in this request (attributes changed too).
            update groups set version = version + 1, updated_at = $6 where id = $2 and $7 and exists (select 1 from changed)
            returning version
+         ), people_touched as (
+           -- A User's groups (direct and through nesting) are part of it: each person reached gets a new
+           -- version ($8: unless the caller does it). Locked in id order, so overlapping writers wait instead of
+           -- deadlocking, and FOR NO KEY UPDATE, which the membership rows' foreign-key checks (KEY SHARE on
+           -- the same people, by this and by concurrent requests) do not conflict with.
+           update persons set version = version + 1, updated_at = $6
+            where $8 and id in (select p.id from reach r join persons p on p.id = r.id and p.deleted_at is null where r.kind = 'User' order by p.id for no key update of p)
          )
          select 'added' as what, member_id::text as id from added
          union all select 'removed', member_id::text from removed
          union all select 'known', id::text from known
          union all select 'affected', r.id::text from reach r join persons p on p.id = r.id and p.deleted_at is null where r.kind = 'User'
          union all select 'version', version::text from touched`);
+
+/**
+ * GROUPS_OF_MANY_SQL as SCIM shows it (User `groups`): with each group's name, and whether it is direct
+ * (depth 1) or indirect. Depth is capped at 2, so `union` sees repeated rows and a cycle of groups ends the
+ * walk; a group reached both ways is direct.
+ */
+const USER_GROUPS_SQL = `with recursive up(member_id, group_id, depth) as (
+    select m.member_id, m.group_id, 1 from memberships m where m.member_id = any($1::uuid[])
+    union
+    select up.member_id, m.group_id, 2 from up join memberships m on m.member_id = up.group_id
+  )
+  select up.member_id, g.id, g.display_name, min(up.depth) = 1 as direct
+    from up join groups g on g.id = up.group_id and g.deleted_at is null
+   group by up.member_id, g.id, g.display_name
+   order by g.display_name, g.id`;
+
+/**
+ * Version bumps in id order (see lockPeople), so overlapping writers wait for each other instead of
+ * deadlocking; FOR NO KEY UPDATE (what the UPDATE takes anyway) does not conflict with the KEY SHARE locks
+ * that foreign-key checks of membership rows hold on the same people.
+ */
+const TOUCH_PEOPLE_SQL = `update persons set version = version + 1, updated_at = $2
+  where id in (select id from persons where id = any($1::uuid[]) and deleted_at is null order by id for no key update)`;
 
 const LOCK_GROUP_SQL = hot('lock_group', `select ${GROUP_COLUMNS} from groups where id = $1 and source_id = $2 and deleted_at is null for update`);
 
@@ -272,6 +302,13 @@ export function directoryOps(q: Queryable) {
       return toGroup(result.rows[0] as GroupRow);
     },
 
+    /** New versions for people whose representation changed without a write of their own (their groups). */
+    async touchPeople(ids: readonly string[], now: Date): Promise<void> {
+      const valid = ids.filter(isUuid);
+      if (valid.length === 0) return;
+      await q.query(TOUCH_PEOPLE_SQL, [valid, now]);
+    },
+
     async touchGroup(id: string, now: Date): Promise<GroupRecord> {
       const result = await q.query<GroupRow>(
         `update groups set version = version + 1, updated_at = $2 where id = $1 returning ${GROUP_COLUMNS}`,
@@ -327,17 +364,18 @@ export function directoryOps(q: Queryable) {
     /**
      * One statement for a membership delta: removes `removeIds`, adds those of `add` that exist in the source
      * (users or groups, never the group itself), bumps the group's version if anything changed, and returns
-     * what changed with the people under the changed members (PERSONS_UNDER_SQL, cycle-safe). The nesting walk
+     * what changed with the people under the changed members (PERSONS_UNDER_SQL, cycle-safe), whose versions it
+     * bumps too unless `touchPeople` is false (their groups changed). The nesting walk
      * reads memberships as they were before this statement, which reaches the same people: it only descends
      * from the changed members, and an edge into this group leads back to members already reached.
      */
     async changeMembers(
-      sourceId: string, groupId: string, add: readonly GroupMember[], removeIds: readonly string[], now: Date, bumpVersion = true,
+      sourceId: string, groupId: string, add: readonly GroupMember[], removeIds: readonly string[], now: Date, bumpVersion = true, touchPeople = true,
     ): Promise<MemberChange> {
       const adds = add.filter((member) => isUuid(member.id) && member.id !== groupId);
       const result = await q.query<{ what: 'added' | 'removed' | 'known' | 'affected' | 'version'; id: string }>(
         CHANGE_MEMBERS_SQL,
-        [sourceId, groupId, adds.map((member) => member.id), adds.map((member) => member.display), removeIds.filter(isUuid), now, bumpVersion],
+        [sourceId, groupId, adds.map((member) => member.id), adds.map((member) => member.display), removeIds.filter(isUuid), now, bumpVersion, touchPeople],
       );
       const change: MemberChange = { added: [], removed: [], known: [], affectedPersonIds: [], version: null };
       for (const row of result.rows) {
@@ -404,15 +442,11 @@ export function directoryReader(q: Queryable) {
       return members;
     },
 
-    async groupsOf(personIds: readonly string[]): Promise<Map<string, { id: string; display: string }[]>> {
-      const groups = new Map<string, { id: string; display: string }[]>(personIds.map((id) => [id, []]));
+    async groupsOf(personIds: readonly string[]): Promise<Map<string, UserGroup[]>> {
+      const groups = new Map<string, UserGroup[]>(personIds.map((id) => [id, []]));
       if (personIds.length === 0) return groups;
-      const result = await q.query<{ member_id: string; id: string; display_name: string }>(
-        `select m.member_id, g.id, g.display_name from memberships m join groups g on g.id = m.group_id and g.deleted_at is null
-          where m.member_id = any($1::uuid[]) order by g.display_name`,
-        [personIds],
-      );
-      for (const row of result.rows) groups.get(row.member_id)?.push({ id: row.id, display: row.display_name });
+      const result = await q.query<{ member_id: string; id: string; display_name: string; direct: boolean }>(USER_GROUPS_SQL, [personIds]);
+      for (const row of result.rows) groups.get(row.member_id)?.push({ id: row.id, display: row.display_name, type: row.direct ? 'direct' : 'indirect' });
       return groups;
     },
   };

@@ -218,4 +218,98 @@ targets: []
     expect((await scim(`/Users/${created.body.id as string}`)).body).not.toHaveProperty('password');
     expect((await scim('/ServiceProviderConfig')).body.changePassword).toEqual({ supported: false });
   });
+
+  it('moves a User\'s ETag and lastModified when its groups change (added, renamed, removed, deleted), and no one else\'s', async () => {
+    const create = async (userName: string) => (await scim('/Users', 'POST', { userName })).body as { id: string; meta: { version: string; lastModified: string } };
+    const member = await create('etag-member@example.com');
+    const bystander = await create('etag-bystander@example.com');
+    const tagOf = async (id: string) => (await scim(`/Users/${id}`)).headers.get('etag');
+    const moves = async (step: () => Promise<unknown>) => {
+      const before = await tagOf(member.id);
+      await step();
+      const after = await scim(`/Users/${member.id}`, 'GET', undefined, { 'if-none-match': before ?? '' });
+      expect(after.status).toBe(200);
+      return after.body as { groups: { display: string }[]; meta: { lastModified: string } };
+    };
+    const bystanderTag = await tagOf(bystander.id);
+    let groupId = '';
+    const created = await moves(async () => (groupId = (await scim('/Groups', 'POST', { schemas: [GROUP], displayName: 'Etag crew', members: [{ value: member.id }] })).body.id));
+    expect(created.groups.map((group) => group.display)).toEqual(['Etag crew']);
+    expect(Date.parse(created.meta.lastModified)).toBeGreaterThanOrEqual(Date.parse(member.meta.lastModified));
+    const renamed = await moves(() => scim(`/Groups/${groupId}`, 'PATCH', { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { displayName: 'Etag crew 2' } }] }));
+    expect(renamed.groups.map((group) => group.display)).toEqual(['Etag crew 2']);
+    await moves(() => scim(`/Groups/${groupId}`, 'PATCH', { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${member.id}"]` }] }));
+    await moves(() => scim(`/Groups/${groupId}`, 'PATCH', { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: member.id }] }] }));
+    expect((await moves(() => scim(`/Groups/${groupId}`, 'DELETE'))).groups).toEqual([]);
+    // A repeated change that moves nothing keeps the tag; the bystander's never moved.
+    const settled = await tagOf(member.id);
+    const other = (await scim('/Groups', 'POST', { schemas: [GROUP], displayName: 'Etag others', members: [{ value: bystander.id }] })).body.id as string;
+    expect(await tagOf(member.id)).toBe(settled);
+    await scim(`/Groups/${other}`, 'PATCH', { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${member.id}"]` }] });
+    expect(await tagOf(member.id)).toBe(settled);
+    expect(await tagOf(bystander.id)).not.toBe(bystanderTag);
+  });
+
+  it('shows groups reached through nesting as indirect, and filters Users by them', async () => {
+    const user = (await scim('/Users', 'POST', { userName: 'nested-user@example.com' })).body.id as string;
+    const team = (await scim('/Groups', 'POST', { schemas: [GROUP], displayName: 'Nested team', members: [{ value: user }] })).body.id as string;
+    const before = (await scim(`/Users/${user}`)).headers.get('etag');
+    const division = (await scim('/Groups', 'POST', { schemas: [GROUP], displayName: 'Nested division', members: [{ value: team }] })).body.id as string;
+    const shown = await scim(`/Users/${user}`);
+    expect(shown.headers.get('etag')).not.toBe(before);
+    expect(shown.body.groups).toEqual([
+      expect.objectContaining({ value: division, display: 'Nested division', type: 'indirect' }),
+      expect.objectContaining({ value: team, display: 'Nested team', type: 'direct' }),
+    ]);
+    const found = async (filter: string) => ((await scim(`/Users?filter=${encodeURIComponent(filter)}&attributes=userName`)).body.Resources as { id: string }[]).map((resource) => resource.id);
+    expect(await found(`groups.value eq "${division}"`)).toEqual([user]);
+    expect(await found('groups.display eq "nested DIVISION"')).toEqual([user]);
+    expect(await found(`groups[value eq "${division}"] and userName sw "nested-"`)).toEqual([user]);
+    expect(await found(`not (groups.value eq "${division}") and userName sw "nested-"`)).toEqual([]);
+    // A cycle of groups ends the walk; a group held both ways is direct.
+    await scim(`/Groups/${team}`, 'PATCH', { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: division }] }] });
+    await scim(`/Groups/${division}`, 'PATCH', { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: user }] }] });
+    expect((await scim(`/Users/${user}`)).body.groups.map((group: { display: string; type: string }) => `${group.display}:${group.type}`))
+      .toEqual(['Nested division:direct', 'Nested team:direct']);
+    expect(await found(`groups.value eq "${team}"`)).toEqual([user]);
+  });
+
+  it('refuses a body whose schemas name another resource type, writing nothing; serves one that omits schemas', async () => {
+    const refused = await scim('/Users', 'POST', { schemas: [GROUP], userName: 'wrong-schema@example.com' });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ schemas: [ERROR], status: '400', scimType: 'invalidSyntax' });
+    expect(await countUsers('wrong-schema@example.com')).toBe(0);
+    expect((await scim('/Groups', 'POST', { schemas: [USER], displayName: 'Wrong schema' })).status).toBe(400);
+    const custom = 'urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User';
+    const created = await scim('/Users', 'POST', { userName: 'no-schema@example.com', [custom]: { badge: '7' } });
+    expect(created.status).toBe(201);
+    // Every attribute returned comes from a schema the resource declares.
+    expect(created.body.schemas).toEqual([USER, custom]);
+  });
+
+  it('runs concurrent group and user writes over shared members without a deadlock or a lost version', async () => {
+    const users = await Promise.all(Array.from({ length: 12 }, async (_, index) => (await scim('/Users', 'POST', { userName: `race-${index}@example.com` })).body.id as string));
+    const groups = await Promise.all(Array.from({ length: 4 }, async (_, index) => (await scim('/Groups', 'POST', { schemas: [GROUP], displayName: `Race ${index}` })).body.id as string));
+    // Every group request names members in its own order (a deterministic shuffle), so row locks would cross.
+    let seed = 7;
+    const shuffled = () => [...users].sort(() => ((seed = (seed * 48271) % 2147483647) % 3) - 1);
+    const requests: Promise<{ status: number }>[] = [];
+    for (let round = 0; round < 4; round += 1) {
+      groups.forEach((group, index) => {
+        requests.push(scim(`/Groups/${group}`, 'PATCH', { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: shuffled().slice(0, 8).map((value) => ({ value })) }] }));
+        requests.push(scim(`/Groups/${group}`, 'PATCH', { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: 'members', value: shuffled().slice(0, 4).map((value) => ({ value })) }] }));
+        requests.push(scim(`/Groups/${group}`, 'PUT', { schemas: [GROUP], displayName: `Race ${index} r${round}`, members: shuffled().slice(0, 6).map((value) => ({ value })) }));
+      });
+      for (const user of users) requests.push(scim(`/Users/${user}`, 'PATCH', { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: `t${round}` }] }));
+    }
+    const statuses = (await Promise.all(requests)).map((response) => response.status);
+    expect(statuses.filter((status) => status >= 300)).toEqual([]);
+    // Each user's title writes (4) moved its version at least as often; what it shows matches the groups.
+    for (const user of users) {
+      const shown = (await scim(`/Users/${user}`)).body as { meta: { version: string }; groups: { value: string }[] };
+      expect(Number(/"(\d+)"/.exec(shown.meta.version)?.[1])).toBeGreaterThan(4);
+      const listed = await Promise.all(groups.map(async (group) => ((await scim(`/Groups/${group}`)).body.members as { value: string }[]).some((member) => member.value === user)));
+      expect(shown.groups.map((group) => group.value).sort()).toEqual(groups.filter((_, index) => listed[index]).sort());
+    }
+  });
 });

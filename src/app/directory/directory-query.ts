@@ -4,6 +4,13 @@
  */
 import type { GroupMember, GroupRecord, PersonRecord } from '../records.js';
 
+/** A group a User belongs to: `direct` as a member, `indirect` through a group that is one (RFC 7643 §4.1.2). */
+export interface UserGroup {
+  readonly id: string;
+  readonly display: string;
+  readonly type: 'direct' | 'indirect';
+}
+
 export type CompareOperator = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'ge' | 'lt' | 'le';
 
 export type FilterValue = string | number | boolean | null;
@@ -38,5 +45,6 @@ export interface DirectoryReader {
   /** Members of the groups, keyed by group id (one query for a whole page). */
   membersOf(groupIds: readonly string[]): Promise<Map<string, GroupMember[]>>;
   /** Direct groups of the persons, keyed by person id (SCIM User.groups). */
-  groupsOf(personIds: readonly string[]): Promise<Map<string, { id: string; display: string }[]>>;
+  /** Each person's groups, direct and through nesting (RFC 7643 §4.1.2 `groups`), by display name. */
+  groupsOf(personIds: readonly string[]): Promise<Map<string, UserGroup[]>>;
 }

@@ -11,6 +11,11 @@ export interface GroupsTx extends ChangeRecorderTx {
   insertGroup(sourceId: string, id: string, write: GroupWrite, now: Date): Promise<GroupRecord>;
   /** Writes the group's own attributes and bumps its version. */
   updateGroup(id: string, write: GroupWrite, now: Date): Promise<GroupRecord>;
+  /**
+   * New versions (and lastModified) for people whose groups changed (a rename, a group created with them
+   * or deleted): the groups a User shows are part of it, so its ETag must move (RFC 7644 §3.14).
+   */
+  touchPeople(ids: readonly string[], now: Date): Promise<void>;
   /** Bumps the version when only membership changed. */
   touchGroup(id: string, now: Date): Promise<GroupRecord>;
   softDeleteGroup(id: string, now: Date): Promise<void>;
@@ -23,12 +28,15 @@ export interface GroupsTx extends ChangeRecorderTx {
   memberIds(groupId: string): Promise<string[]>;
   /**
    * A membership delta in one round trip: removes, adds the ids that exist in the source, bumps the version
-   * (and sets updated_at to `now`) if anything changed; returns what changed, the known ids, the people under
-   * the changed members, and the new version (null when nothing changed).
+   * (and sets updated_at to `now`) if anything changed, and bumps the version of every person under the
+   * changed members (their groups changed); returns what changed, the known ids, those people, and the
+   * group's new version (null when nothing changed).
    */
   changeMembers(
     sourceId: string, groupId: string, add: readonly { id: string; display: string | null }[], removeIds: readonly string[], now: Date,
     bumpVersion?: boolean,
+    /** False when the caller bumps those people itself, together with others (one ordered lock pass). */
+    touchPeople?: boolean,
   ): Promise<{ added: string[]; removed: string[]; known: string[]; affectedPersonIds: string[]; version: number | null }>;
   /** Person ids reached from these member ids: users themselves, groups through nesting (cycle-safe). */
   personsUnder(memberIds: readonly string[]): Promise<string[]>;
@@ -67,6 +75,7 @@ export async function createGroup(
     const { members, ignored } = await knownMembers(tx, context.sourceId, unique(memberIds), created.id, memberDisplays);
     const added = await tx.addMembers(created.id, members, now);
     const affected = await tx.personsUnder(added);
+    await tx.touchPeople(affected, now);
     const recorded = await recordDirectoryChange(tx, context, {
       kind: affected.length > 0 ? 'mover' : 'noop',
       subjectType: 'group',
@@ -103,8 +112,11 @@ export async function changeGroup(
       // Rules match groups by name: a rename can change what every member is covered for.
       if (renamed) for (const personId of await tx.personsUnder([id])) affected.add(personId);
     }
-    const { added, removed, ignored, affectedPersonIds, version } = await (delta ?? applyMemberDelta(tx, context.sourceId, id, change, now, !attributesChanged));
+    const { added, removed, ignored, affectedPersonIds, version } = await (delta ?? applyMemberDelta(tx, context.sourceId, id, change, now, !attributesChanged, !renamed));
     for (const personId of affectedPersonIds) affected.add(personId);
+    // After a rename every person under the group shows a new `groups[].display`: one version bump for them
+    // and for those the delta moved, in one ordered pass (two passes could lock in crossing orders).
+    if (renamed) await tx.touchPeople([...affected], now);
     if (version !== null) record = { ...record, version, updatedAt: now };
     // A repeated request (an IdP retry, `replace members` with the same list) changes nothing: no event.
     if (!attributesChanged && added.length === 0 && removed.length === 0 && ignored.length === 0) return { record, recomputePersonIds: [] };
@@ -135,6 +147,7 @@ export async function deleteGroup(
     const now = deps.clock();
     await tx.removeMembers(id, await tx.memberIds(id));
     await tx.softDeleteGroup(id, now);
+    await tx.touchPeople(affected, now);
     const recorded = await recordDirectoryChange(tx, context, {
       kind: affected.length > 0 ? 'mover' : 'noop',
       subjectType: 'group',
@@ -185,6 +198,8 @@ async function applyMemberDelta(
   now: Date,
   /** False when the request already bumped the version (its attributes changed): one version per request. */
   bumpVersion: boolean,
+  /** False when the caller bumps the people under the changed members itself. */
+  touchPeople = true,
 ): Promise<{ added: string[]; removed: string[]; ignored: string[]; affectedPersonIds: string[]; version: number | null }> {
   let toAdd = unique(change.addMemberIds ?? []);
   let toRemove = unique(change.removeMemberIds ?? []);
@@ -204,6 +219,7 @@ async function applyMemberDelta(
     toRemove.filter((memberId) => !adding.has(memberId)),
     now,
     bumpVersion,
+    touchPeople,
   );
   // Unknown ids are ignored, not refused (see knownMembers).
   const known = new Set(result.known);

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { TETHER_AGENT_URN, type AgentWrite, type ProvisionedAgent } from '../../app/agents/agent-write.js';
 import { AppError } from '../../domain/errors.js';
 import { ENVIRONMENTS } from '../../domain/types.js';
-import { assertStorable } from './attribute-names.js';
+import { assertSchemasName, assertStorable, declaredSchemas } from './attribute-names.js';
 import { coerceBoolean } from './patch.js';
 import { etag } from './user-resource.js';
 
@@ -71,6 +71,7 @@ export function toAgentWrite(body: unknown, previousName: string | null = null):
     throw new AppError('invalid_syntax', 'body must be a JSON object', { detail: 'The request body must be a SCIM Agent object' });
   }
   assertStorable(body as Record<string, unknown>, 'Agent');
+  assertSchemasName(body as Record<string, unknown>, CORE_AGENT, 'Agent');
   const normalised: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) normalised[canonicalAgentAttribute(key)] = value;
   if (normalised[TETHER_AGENT_URN] === undefined) throw invalid(`${TETHER_AGENT_URN}:purpose is required: Tether registers no agent without a purpose`);
@@ -131,7 +132,8 @@ export function toScimAgent(agent: ProvisionedAgent, baseUrl: string): Record<st
   const parent = profile.resource['parent'];
   const parentId = typeof parent === 'object' && parent !== null ? (parent as Record<string, unknown>)['value'] : undefined;
   return {
-    schemas: [CORE_AGENT, TETHER_AGENT_URN],
+    // The Tether extension is always shown; any other extension the client stored is declared after it.
+    schemas: [...new Set([CORE_AGENT, TETHER_AGENT_URN, ...declaredSchemas(CORE_AGENT, profile.resource)])],
     id: agent.id,
     ...(profile.externalId === null ? {} : { externalId: profile.externalId }),
     ...profile.resource,

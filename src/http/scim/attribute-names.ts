@@ -36,6 +36,34 @@ export function withoutCoreSchema(path: string): string {
   return path.replace(CORE_SCHEMA_PREFIX, '');
 }
 
+/**
+ * RFC 7643 §3: `schemas` names the schemas a body's attributes come from. Clients that omit it are served
+ * (the endpoint says what the body is), but a list that does not name `required` (a Group URN in a User POST,
+ * a string instead of a list) is a body of some other kind: refused before anything is read from it.
+ */
+export function assertSchemasName(body: Readonly<Record<string, unknown>>, required: string, what: string): void {
+  const key = Object.keys(body).find((name) => name.toLowerCase() === 'schemas');
+  if (key === undefined) return;
+  const schemas = body[key];
+  const names = Array.isArray(schemas) && schemas.every((item) => typeof item === 'string') ? schemas : null;
+  if (names === null || !names.some((name) => name.toLowerCase() === required.toLowerCase())) {
+    throw new AppError('invalid_syntax', `schemas must contain ${required}`, { detail: `${what}: schemas must contain ${required}, in a list of schema URNs` });
+  }
+}
+
+/**
+ * The `schemas` of a representation: its core schema, then every extension whose object it holds (the
+ * enterprise extension, and extensions an IdP defined, such as Entra's `…:CustomExtensionName:2.0:User`),
+ * so that no attribute is returned from a schema the resource does not declare.
+ */
+export function declaredSchemas(core: string, resource: Readonly<Record<string, unknown>>): string[] {
+  const schemas = [core];
+  for (const [name, value] of Object.entries(resource)) {
+    if (name.startsWith('urn:') && value !== null && typeof value === 'object' && !Array.isArray(value) && !isCoreSchema(name)) schemas.push(name);
+  }
+  return schemas;
+}
+
 /** RFC 7643 §2.1 ATTRNAME, or a schema URN (extension attributes live under their URN). */
 const ATTRIBUTE_NAME = /^(?:[A-Za-z][\w$-]*|urn:[A-Za-z0-9][\w.:-]*)$/;
 /** Deeper than any SCIM schema (enterprise manager.value is 3); beyond it, nesting is abuse. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AppError } from '../../domain/errors.js';
 import type { GroupMember, GroupRecord, GroupWrite } from '../../app/records.js';
 import { CORE_GROUP } from './constants.js';
-import { assertStorable, canonicalGroupAttribute } from './attribute-names.js';
+import { assertSchemasName, assertStorable, canonicalGroupAttribute, declaredSchemas } from './attribute-names.js';
 import { etag } from './user-resource.js';
 
 const READ_ONLY = new Set(['id', 'meta', 'schemas', 'members']);
@@ -39,6 +39,7 @@ export function toGroupWrite(body: unknown): ParsedGroup {
   }
   // On the body as parsed (own `__proto__` keys included), before any of it is copied.
   assertStorable(body as Record<string, unknown>, 'Group');
+  assertSchemasName(body as Record<string, unknown>, CORE_GROUP, 'Group');
   const normalised: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) normalised[canonicalGroupAttribute(key)] = value;
   const parsed = groupInput.safeParse(normalised);
@@ -66,7 +67,7 @@ export function memberDisplays(members: readonly Readonly<Record<string, unknown
 
 export function toScimGroup(group: GroupRecord, members: readonly GroupMember[], baseUrl: string): Record<string, unknown> {
   return {
-    schemas: [CORE_GROUP],
+    schemas: declaredSchemas(CORE_GROUP, group.resource),
     id: group.id,
     ...(group.externalId === null ? {} : { externalId: group.externalId }),
     ...group.resource,

@@ -8,7 +8,7 @@
 import { parse, type Filter } from 'scim2-parse-filter';
 import { AppError, type ErrorCode } from '../../domain/errors.js';
 import { ENTERPRISE_USER, PATCH_OP } from './constants.js';
-import { isCoreSchema } from './attribute-names.js';
+import { assertSchemasName, isCoreSchema } from './attribute-names.js';
 
 export interface PatchOperation {
   readonly op: 'add' | 'replace' | 'remove';
@@ -39,10 +39,7 @@ export function coerceBoolean(value: unknown): boolean | undefined {
  */
 export function parsePatchRequest(body: unknown): PatchOperation[] {
   if (!isObject(body)) throw fail('invalid_syntax', 'The PATCH body must be a PatchOp JSON object');
-  const schemas = body[findKey(body, 'schemas') ?? 'schemas'];
-  if (schemas !== undefined && !(Array.isArray(schemas) && schemas.some((s) => typeof s === 'string' && s.toLowerCase() === PATCH_OP.toLowerCase()))) {
-    throw fail('invalid_syntax', `schemas must contain ${PATCH_OP}`);
-  }
+  assertSchemasName(body, PATCH_OP, 'PatchOp');
   const operations = body[findKey(body, 'Operations') ?? 'Operations'];
   if (!Array.isArray(operations) || operations.length === 0) throw fail('invalid_syntax', 'Operations must be a non-empty array');
   return operations.map((raw: unknown, index) => parseOperation(raw, `Operations[${index}]`));

@@ -3,7 +3,7 @@ import { AppError } from '../../domain/errors.js';
 import type { PersonRecord, PersonWrite } from '../../app/records.js';
 import { CORE_USER, ENTERPRISE_USER } from './constants.js';
 import { coerceBoolean } from './patch.js';
-import { assertStorable, canonicalUserAttribute } from './attribute-names.js';
+import { assertSchemasName, assertStorable, canonicalUserAttribute, declaredSchemas } from './attribute-names.js';
 import type { ExpectedVersion } from '../../app/expected-version.js';
 
 /** Never stored, never returned (RFC 7643 §4.1.1 `password` is writeOnly). */
@@ -54,6 +54,7 @@ export function toPersonWrite(body: unknown): PersonWrite {
   }
   // On the body as parsed (own `__proto__` keys included), before any of it is copied.
   assertStorable(body as Record<string, unknown>, 'User');
+  assertSchemasName(body as Record<string, unknown>, CORE_USER, 'User');
   const resource: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
     const name = canonicalUserAttribute(key);
@@ -141,22 +142,20 @@ export function userLocation(baseUrl: string, id: string): string {
   return `${baseUrl}/Users/${id}`;
 }
 
-/** The SCIM representation of a mirrored person. `groups` is computed and read-only. */
+/** The SCIM representation of a mirrored person. `groups` is computed and read-only: direct and through nesting. */
 export function toScimUser(
   person: PersonRecord,
-  groups: readonly { id: string; display: string }[],
+  groups: readonly { id: string; display: string; type?: 'direct' | 'indirect' }[],
   baseUrl: string,
 ): Record<string, unknown> {
-  const schemas = [CORE_USER];
-  if (person.resource[ENTERPRISE_USER] !== undefined) schemas.push(ENTERPRISE_USER);
   return {
-    schemas,
+    schemas: declaredSchemas(CORE_USER, person.resource),
     id: person.id,
     ...(person.externalId === null ? {} : { externalId: person.externalId }),
     ...person.resource,
     userName: person.userName,
     active: person.active,
-    groups: groups.map((group) => ({ value: group.id, display: group.display, $ref: `${baseUrl}/Groups/${group.id}`, type: 'direct' })),
+    groups: groups.map((group) => ({ value: group.id, display: group.display, $ref: `${baseUrl}/Groups/${group.id}`, type: group.type ?? 'direct' })),
     meta: {
       resourceType: 'User',
       created: person.createdAt.toISOString(),

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { omitsActive, toPersonWrite } from '../../../src/http/scim/user-resource.js';
+import { toGroupWrite } from '../../../src/http/scim/group-resource.js';
+import { omitsActive, toPersonWrite, toScimUser } from '../../../src/http/scim/user-resource.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
 describe('toPersonWrite', () => {
   it('refuses more than one primary value of a multi-valued attribute (RFC 7643 §2.4), "True" strings included', () => {
@@ -18,5 +21,30 @@ describe('omitsActive', () => {
     expect(omitsActive({ schemas: [USER], userName: 'ann' })).toBe(true);
     expect(omitsActive({ schemas: [USER], userName: 'ann', Active: false })).toBe(false);
     expect(omitsActive({ userName: 'ann', active: true })).toBe(false);
+  });
+});
+
+describe('schemas of a body and of a representation (RFC 7643 §3)', () => {
+  const person = (resource: Record<string, unknown>) => ({
+    id: '00000000-0000-4000-8000-000000000001', sourceId: 'hr', userName: 'ann', externalId: null, active: true, resource, version: 1,
+    createdAt: new Date(0), updatedAt: new Date(0),
+  }) as unknown as Parameters<typeof toScimUser>[0];
+
+  it('serves a body without schemas, and refuses one whose schemas do not name the User schema, whatever else it holds', () => {
+    expect(toPersonWrite({ userName: 'ann' }).userName).toBe('ann');
+    expect(toPersonWrite({ SCHEMAS: [USER.toUpperCase()], userName: 'ann' }).userName).toBe('ann');
+    for (const schemas of [[GROUP], [], USER, [USER, 7], null]) {
+      expect(() => toPersonWrite({ schemas, userName: 'ann' }), JSON.stringify(schemas))
+        .toThrow(expect.objectContaining({ code: 'invalid_syntax', message: `schemas must contain ${USER}` }));
+    }
+    expect(() => toGroupWrite({ schemas: [USER], displayName: 'Sales' })).toThrow(expect.objectContaining({ code: 'invalid_syntax' }));
+    expect(toGroupWrite({ schemas: [GROUP], displayName: 'Sales' }).write.displayName).toBe('Sales');
+  });
+
+  it('declares every extension whose object the representation holds, and nothing else', () => {
+    const custom = 'urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User';
+    expect(toScimUser(person({ title: 'x' }), [], 'http://h')['schemas']).toEqual([USER]);
+    expect(toScimUser(person({ [ENTERPRISE]: { department: 'R&D' }, [custom]: { badge: '7' }, [`${custom}:flat`]: 'v', 'urn:x:list': [1] }), [], 'http://h')['schemas'])
+      .toEqual([USER, ENTERPRISE, custom]);
   });
 });
