@@ -4,6 +4,7 @@ import type { GroupMember, GroupRecord, GroupWrite } from '../../app/records.js'
 import { CORE_GROUP } from './constants.js';
 import { assertSchemasName, assertStorable, canonicalGroupAttribute, declaredSchemas } from './attribute-names.js';
 import { etag } from './user-resource.js';
+import { withoutUnassigned } from './unassigned.js';
 
 const READ_ONLY = new Set(['id', 'meta', 'schemas', 'members']);
 
@@ -50,7 +51,7 @@ export function toGroupWrite(body: unknown): ParsedGroup {
   const resource: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(normalised)) if (!READ_ONLY.has(key.toLowerCase())) resource[key] = value;
   return {
-    write: { displayName: parsed.data.displayName, externalId: parsed.data.externalId ?? null, resource },
+    write: { displayName: parsed.data.displayName, externalId: parsed.data.externalId ?? null, resource: withoutUnassigned(resource) },
     memberIds: (parsed.data.members ?? []).map((member) => member.value),
     memberDisplays: memberDisplays(parsed.data.members ?? []),
   };

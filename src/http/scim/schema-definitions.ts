@@ -61,9 +61,9 @@ const USER_ATTRIBUTES: Attribute[] = [
     type: 'complex', multiValued: true,
     subAttributes: ['formatted', 'streetAddress', 'locality', 'region', 'postalCode', 'country', 'type'].map((sub) => attribute(sub, `addresses.${sub}`)),
   }),
-  attribute('groups', 'Groups the user belongs to directly; computed from Group membership', {
+  attribute('groups', 'Groups the user belongs to, directly or through nested groups; computed from Group membership', {
     type: 'complex', multiValued: true, mutability: 'readOnly',
-    subAttributes: [attribute('value', 'Group id', { mutability: 'readOnly' }), attribute('display', 'Group name', { mutability: 'readOnly' }), attribute('type', 'direct', { mutability: 'readOnly' })],
+    subAttributes: [attribute('value', 'Group id', { mutability: 'readOnly' }), attribute('display', 'Group name', { mutability: 'readOnly' }), attribute('type', 'direct (a member) or indirect (through a nested group)', { mutability: 'readOnly', canonicalValues: ['direct', 'indirect'] })],
   }),
   multiValued('entitlements', 'Entitlements of the user'),
   multiValued('roles', 'Roles of the user'),

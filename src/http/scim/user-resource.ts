@@ -5,6 +5,7 @@ import { CORE_USER, ENTERPRISE_USER } from './constants.js';
 import { coerceBoolean } from './patch.js';
 import { assertSchemasName, assertStorable, canonicalUserAttribute, declaredSchemas } from './attribute-names.js';
 import type { ExpectedVersion } from '../../app/expected-version.js';
+import { withoutUnassigned } from './unassigned.js';
 
 /** Never stored, never returned (RFC 7643 §4.1.1 `password` is writeOnly). */
 const WRITE_ONLY = new Set(['password']);
@@ -70,13 +71,14 @@ export function toPersonWrite(body: unknown): PersonWrite {
   if (active === undefined) throw new AppError('invalid_value', 'active must be a boolean', { detail: 'active must be true or false' });
   resource['active'] = active;
   normaliseShapes(resource);
+  const stored = withoutUnassigned(resource);
   return {
     userName: parsed.data.userName,
     externalId: parsed.data.externalId ?? null,
     displayName: parsed.data.displayName ?? null,
     active,
-    attributes: ruleAttributes(resource),
-    resource,
+    attributes: ruleAttributes(stored),
+    resource: stored,
   };
 }
 

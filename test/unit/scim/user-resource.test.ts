@@ -48,3 +48,19 @@ describe('schemas of a body and of a representation (RFC 7643 §3)', () => {
       .toEqual([USER, ENTERPRISE, custom]);
   });
 });
+
+describe('unassigned values (RFC 7643 §2.5)', () => {
+  it('stores null, empty lists and complex values left empty as absent, at every depth, and keeps false, 0 and ""', () => {
+    const write = toPersonWrite({
+      schemas: [USER, ENTERPRISE], userName: 'ann', title: null, nickName: '', emails: [], phoneNumbers: [{ value: null, type: null }],
+      name: { givenName: null, familyName: 'Lee', honorificPrefix: null }, addresses: [{ primary: false, locality: 'X', region: null }],
+      [ENTERPRISE]: { manager: { value: null }, costCenter: null }, x509Certificates: [{}], 'urn:acme:1.0:User': { badge: 0 },
+    });
+    expect(write.resource).toEqual({
+      userName: 'ann', active: true, nickName: '', name: { familyName: 'Lee' }, addresses: [{ primary: false, locality: 'X' }], 'urn:acme:1.0:User': { badge: 0 },
+    });
+    expect(toScimUser({ ...write, id: 'i', sourceId: 's', version: 1, createdAt: new Date(0), updatedAt: new Date(0) } as never, [], 'http://h')['schemas'])
+      .toEqual([USER, 'urn:acme:1.0:User']);
+    expect(toGroupWrite({ displayName: 'Sales', 'urn:acme:1.0:Group': { code: null }, description: null }).write.resource).toEqual({ displayName: 'Sales' });
+  });
+});
