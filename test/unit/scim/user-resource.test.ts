@@ -59,7 +59,7 @@ describe('unassigned values (RFC 7643 §2.5)', () => {
     expect(write.resource).toEqual({
       userName: 'ann', active: true, nickName: '', name: { familyName: 'Lee' }, addresses: [{ primary: false, locality: 'X' }], 'urn:acme:1.0:User': { badge: 0 },
     });
-    expect(toScimUser({ ...write, id: 'i', sourceId: 's', version: 1, createdAt: new Date(0), updatedAt: new Date(0) } as never, [], 'http://h')['schemas'])
+    expect(toScimUser({ ...write, id: 'i', sourceId: 's', version: 1, createdAt: new Date(0), updatedAt: new Date(0) }, [], 'http://h')['schemas'])
       .toEqual([USER, 'urn:acme:1.0:User']);
     expect(toGroupWrite({ displayName: 'Sales', 'urn:acme:1.0:Group': { code: null }, description: null }).write.resource).toEqual({ displayName: 'Sales' });
   });
